@@ -1,0 +1,57 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "profhist",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "profhist", targets: ["profhist"]),
+        .library(name: "ProfhistKit", targets: ["ProfhistKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // Turns Migrations/*.sql and Queries/*.sql into a Swift source file at build time, so the installed
+        // binary carries its SQL and needs nothing beside it.
+        .executableTarget(name: "EmbedSQLTool", path: "Sources/EmbedSQLTool"),
+        .plugin(
+            name: "EmbedSQLPlugin",
+            capability: .buildTool(),
+            dependencies: ["EmbedSQLTool"]
+        ),
+        // C++ demangling through the C++ runtime's __cxa_demangle, used when llvm-symbolizer is absent.
+        .target(
+            name: "CDemangle",
+            path: "Sources/CDemangle",
+            linkerSettings: [.linkedLibrary("stdc++")]
+        ),
+        .target(
+            name: "ProfhistKit",
+            dependencies: [
+                "CDemangle",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            plugins: ["EmbedSQLPlugin"]
+        ),
+        .executableTarget(
+            name: "profhist",
+            dependencies: [
+                "ProfhistKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(
+            name: "ProfhistTestSupport",
+            dependencies: ["ProfhistKit"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "ProfhistKitTests",
+            dependencies: ["ProfhistKit", "ProfhistTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+    ]
+)

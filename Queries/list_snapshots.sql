@@ -1,0 +1,29 @@
+-- Snapshots in time order, with build, run, labels and totals.
+-- Parameters: :kind ('heap', 'tasks' or NULL for all), :build (a build name or NULL for all).
+-- Columns: id, kind, build, run, taken_at (RFC 3339 UTC), total (in-use bytes for heap, live tasks for tasks),
+--   total_objects, stacks, format, sample_period, labels (k=v joined by ','), source.
+SELECT
+    s.id,
+    s.kind,
+    b.name AS build,
+    r.name AS run,
+    rfc3339(s.taken_at) AS taken_at,
+    s.total,
+    s.total_objects,
+    s.stack_count AS stacks,
+    s.format,
+    s.sample_period,
+    (
+        SELECT group_concat(k.value || '=' || v.value, ',')
+        FROM snapshot_label AS l
+        JOIN string AS k ON k.id = l.key_id
+        JOIN string AS v ON v.id = l.value_id
+        WHERE l.snapshot_id = s.id
+    ) AS labels,
+    s.source_path AS source
+FROM snapshot AS s
+JOIN build AS b ON b.id = s.build_id
+JOIN run AS r ON r.id = s.run_id
+WHERE (:kind IS NULL OR s.kind = :kind)
+    AND (:build IS NULL OR b.name = :build)
+ORDER BY s.taken_at, s.id

@@ -1,0 +1,76 @@
+import Foundation
+
+/// Input formats `ingest` reads; `auto` looks at the first bytes.
+public enum InputFormat: String, CaseIterable, Sendable {
+    case auto
+    case jemalloc
+
+    /// Detects the format of the file at `path` from its first bytes.
+    /// - Throws: `InputError` when the file cannot be read, is empty, or is in no known format.
+    public static func detect(path: String) throws -> InputFormat {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            if FileManager.default.fileExists(atPath: path) {
+                throw InputError.cannotOpen(path: path, reason: "permission denied")
+            }
+            throw InputError.cannotOpen(path: path, reason: "no such file")
+        }
+        defer { try? handle.close() }
+        let prefix: Data
+        do {
+            prefix = try handle.read(upToCount: 256) ?? Data()
+        } catch {
+            throw InputError.cannotOpen(path: path, reason: error.localizedDescription)
+        }
+        if prefix.isEmpty { throw InputError.empty(path: path) }
+        if JemallocHeapParser.recognizes(prefix) { return .jemalloc }
+        let firstLine = prefix.prefix { $0 != 0x0A }
+        let quoted = firstLine.withUnsafeBytes { InputError.quote($0.bindMemory(to: UInt8.self)) }
+        throw InputError.unknownFormat(path: path, firstLine: quoted)
+    }
+}
+
+/// Runs one file through parse, symbolize and store.
+public struct IngestPipeline {
+    /// Opens the store on first use, so a run whose every file is bad never creates one.
+    public let openStore: () throws -> Store
+    public var binaries: [BinaryCandidate]
+    public var llvm: LLVMSymbolizer?
+    public var plumbing = Plumbing()
+
+    public init(openStore: @escaping () throws -> Store, binaries: [BinaryCandidate], llvm: LLVMSymbolizer?) {
+        self.openStore = openStore
+        self.binaries = binaries
+        self.llvm = llvm
+    }
+
+    /// The result of one file, with the warnings to show the user.
+    public struct Report: Sendable {
+        public var outcome: IngestOutcome
+        public var warnings: [String]
+        public var seconds: Double
+        public var format: String
+    }
+
+    /// Ingests the file at `path`.
+    /// - Throws: `InputError` for a bad file (nothing written), `StoreError` for a store failure (nothing written).
+    public func ingest(path: String, format: InputFormat, options: IngestOptions) throws -> Report {
+        let started = Date()
+        let detected = format == .auto ? try InputFormat.detect(path: path) : format
+        switch detected {
+        case .auto, .jemalloc:
+            let parsed = try JemallocHeapParser().parse(path: path)
+            let store = try openStore()
+            let ingestor = HeapIngestor(store: store, plumbing: plumbing)
+            if let existing = try ingestor.existingSnapshot(digest: parsed.digest) {
+                return Report(outcome: .skipped(existingSnapshotID: existing), warnings: [], seconds: 0, format: parsed.dump.format.rawValue)
+            }
+            var symbolizer = Symbolizer(binaries: binaries, llvm: llvm)
+            symbolizer.useMappedFiles = true
+            let symbolized = try symbolizer.symbolize(parsed.dump, source: path, cache: store)
+            let outcome = try ingestor.store(parsed, symbolized: symbolized, path: path, options: options)
+            return Report(
+                outcome: outcome, warnings: symbolized.warnings, seconds: Date().timeIntervalSince(started),
+                format: parsed.dump.format.rawValue)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+
+/// A problem with an input file: it cannot be read, or it is not a well-formed dump.
+///
+/// Messages follow the compiler's convention, context first: `frontend.heap:17: expected ...`.
+public enum InputError: LocalizedError, Equatable {
+    /// The file does not exist or cannot be read.
+    case cannotOpen(path: String, reason: String)
+    /// The file is empty.
+    case empty(path: String)
+    /// The content is not in any format profhist reads.
+    case unknownFormat(path: String, firstLine: String)
+    /// A line does not follow the grammar.
+    case malformed(path: String, line: Int, message: String)
+    /// The file ends before the format says it is complete.
+    case truncated(path: String, line: Int, message: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case .cannotOpen(let path, let reason):
+            return "\(path): cannot read: \(reason)"
+        case .empty(let path):
+            return "\(path): empty file, expected a jemalloc heap dump ('heap_v2/N' on the first line)"
+        case .unknownFormat(let path, let firstLine):
+            return "\(path):1: unknown format: expected 'heap_v2/N' or 'heap profile:', got '\(firstLine)'"
+        case .malformed(let path, let line, let message):
+            return "\(path):\(line): \(message)"
+        case .truncated(let path, let line, let message):
+            return "\(path):\(line): truncated: \(message)"
+        }
+    }
+
+    /// Shortens a line for quoting in a message, replacing bytes that are not printable UTF-8.
+    static func quote(_ bytes: UnsafeBufferPointer<UInt8>, limit: Int = 60) -> String {
+        let prefix = bytes.prefix(limit)
+        var text = String(decoding: prefix, as: UTF8.self)
+        text = String(text.unicodeScalars.map { $0.value < 0x20 || $0 == "\u{FFFD}" ? "?" : Character($0) })
+        return bytes.count > limit ? text + "..." : text
+    }
+}

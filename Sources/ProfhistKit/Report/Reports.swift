@@ -1,0 +1,234 @@
+import Foundation
+import GRDB
+
+/// The read-only reports behind `snapshots`, `builds`, `show`, `export` and `query`.
+public enum Reports {
+    /// Runs a named query with named parameters and streams its rows; column names come from the SQL.
+    /// - Parameters:
+    ///   - displays: how a table shows a column, by name (others: text, or number for numeric cells).
+    public static func runQuery(
+        _ store: Store, named name: String, parameters: [String: DatabaseValueConvertible?],
+        format: OutputFormat, headers: Bool = true, displays: [String: Column.Display] = [:],
+        maxWidths: [String: Int] = [:], sink: ((String) -> Void)? = nil
+    ) throws {
+        let sql = try Store.query(named: name)
+        try store.queue.read { db in
+            let statement = try db.makeStatement(sql: sql)
+            let arguments = try bind(parameters, to: statement)
+            let columns = statement.columnNames.map { name in
+                Column(name, displays[name] ?? .text, maxWidth: maxWidths[name])
+            }
+            let writer = makeWriter(format: format, columns: columns, headers: headers, sink: sink)
+            let numeric = Set(columns.indices.filter { columns[$0].display != .text })
+            let rows = try Row.fetchCursor(statement, arguments: arguments)
+            while let row = try rows.next() {
+                writer.write(cells(row, numericColumns: numeric))
+            }
+            writer.finish()
+        }
+    }
+
+    /// `--param k=v` values bound to the statement's `:k` parameters; unknown names are an error, missing ones
+    /// are NULL (every query's header says which may be NULL).
+    static func bind(_ parameters: [String: DatabaseValueConvertible?], to statement: Statement) throws -> StatementArguments {
+        var values: [String: DatabaseValueConvertible?] = [:]
+        let known = Set(statement.sql.matches(ofNamedParameters: ()))
+        for key in parameters.keys where !known.contains(key) {
+            throw StoreError.badParameter(
+                "unknown parameter '\(key)'; this query takes: \(known.sorted().map { ":" + $0 }.joined(separator: ", "))")
+        }
+        for name in known {
+            let value: DatabaseValueConvertible? = parameters[name] ?? nil
+            values.updateValue(value, forKey: name)
+        }
+        return StatementArguments(values)
+    }
+
+    static func makeWriter(format: OutputFormat, columns: [Column], headers: Bool, sink: ((String) -> Void)?) -> RowWriter {
+        if let sink { return RowWriter(format: format, columns: columns, headers: headers, sink: sink) }
+        return RowWriter(format: format, columns: columns, headers: headers)
+    }
+
+    static func cells(_ row: Row, numericColumns: Set<Int>) -> [Cell] {
+        (0..<row.count).map { index in
+            let value: DatabaseValue = row[index]
+            switch value.storage {
+            case .null: return .null
+            case .int64(let number): return .integer(number)
+            case .double(let number): return .real(number)
+            case .string(let text): return .text(text)
+            case .blob(let data): return .text(data.map { String(format: "%02x", $0) }.joined())
+            }
+        }
+    }
+
+    /// `query NAME --param k=v`: parameters given as text are bound as integers or reals when they look like
+    /// numbers, so `--param snapshot=3` matches an integer column.
+    public static func runNamedQuery(
+        _ store: Store, name: String, textParameters: [String: String], format: OutputFormat, headers: Bool = true,
+        sink: ((String) -> Void)? = nil
+    ) throws {
+        var parameters: [String: DatabaseValueConvertible?] = [:]
+        for (key, text) in textParameters {
+            if let integer = Int64(text) {
+                parameters[key] = integer
+            } else if let real = Double(text), text.contains(".") {
+                parameters[key] = real
+            } else {
+                parameters[key] = text
+            }
+        }
+        try runQuery(store, named: name, parameters: parameters, format: format, headers: headers, sink: sink)
+    }
+
+    // MARK: - Commands
+
+    /// `snapshots`: one row per snapshot.
+    public static func snapshots(_ store: Store, kind: String?, build: String?, format: OutputFormat, headers: Bool = true, sink: ((String) -> Void)? = nil) throws {
+        try runQuery(
+            store, named: "list_snapshots", parameters: ["kind": kind, "build": build], format: format, headers: headers,
+            displays: ["id": .number, "total": .bytes, "total_objects": .number, "stacks": .number, "sample_period": .number],
+            maxWidths: ["source": 40, "labels": 30, "build": 16, "run": 16], sink: sink)
+    }
+
+    /// `builds`: one row per build, in order.
+    public static func builds(_ store: Store, format: OutputFormat, headers: Bool = true, sink: ((String) -> Void)? = nil) throws {
+        try runQuery(
+            store, named: "list_builds", parameters: [:], format: format, headers: headers,
+            displays: ["position": .number, "snapshots": .number, "runs": .number, "mean_total": .bytes, "max_total": .bytes],
+            maxWidths: ["build": 24], sink: sink)
+    }
+
+    /// `show STACK_ID`: the frames of one stack, root first, with file:line from a build that has the stack.
+    public static func show(
+        _ store: Store, stack: Int64, build: String?, format: OutputFormat, headers: Bool = true, sink: ((String) -> Void)? = nil
+    ) throws {
+        try store.queue.read { db in
+            guard try Int64.fetchOne(db, sql: "SELECT id FROM stack WHERE id = ?", arguments: [stack]) != nil else {
+                throw StoreError.noMatch("no stack with id \(stack) (see 'profhist export' or 'profhist top' for ids)")
+            }
+            let frames = try Row.fetchAll(db, sql: try Store.query(named: "show_stack"), arguments: ["stack": stack])
+            let leafFrame = try Int64.fetchOne(db, sql: "SELECT leaf_frame_id FROM stack WHERE id = ?", arguments: [stack])
+            let leafIndex = try frames.firstIndex { row in
+                let callsite: Int64 = row["callsite_id"]
+                return try Int64.fetchOne(db, sql: "SELECT frame_id FROM callsite WHERE id = ?", arguments: [callsite]) == leafFrame
+            }
+            // Locations: the named build, else the latest build that has the stack.
+            let locationRow: Row?
+            if let build {
+                guard let buildID = try Int64.fetchOne(db, sql: "SELECT id FROM build WHERE name = ?", arguments: [build]) else {
+                    throw StoreError.noMatch("no build named '\(build)'")
+                }
+                locationRow = try Row.fetchOne(
+                    db, sql: "SELECT b.name, l.frames FROM stack_location AS l JOIN build AS b ON b.id = l.build_id WHERE l.stack_id = ? AND l.build_id = ?",
+                    arguments: [stack, buildID])
+            } else {
+                locationRow = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT o.build, l.frames FROM stack_location AS l JOIN build_order AS o ON o.build_id = l.build_id
+                        WHERE l.stack_id = ? ORDER BY o.position DESC LIMIT 1
+                        """,
+                    arguments: [stack])
+            }
+            var locations: [(file: Int64, line: Int64, inlined: Bool)] = []
+            var fileNames: [Int64: String] = [:]
+            if let row = locationRow, let blob = row[1] as Data?, let values = LEB128.decode([UInt8](blob)) {
+                var i = 0
+                while i + 2 < values.count {
+                    locations.append((Int64(values[i]), Int64(values[i + 1]), values[i + 2] == 1))
+                    i += 3
+                }
+                for id in Set(locations.map(\.file)) where id != 0 {
+                    fileNames[id] = try String.fetchOne(db, sql: "SELECT value FROM string WHERE id = ?", arguments: [id])
+                }
+            }
+            let columns = [
+                Column("depth", .number), Column("frame", .text, maxWidth: 60), Column("location", .text, maxWidth: 50),
+                Column("inlined", .text), Column("role", .text), Column("build", .text),
+            ]
+            let writer = makeWriter(format: format, columns: columns, headers: headers, sink: sink)
+            let buildName: String? = locationRow?[0]
+            for (index, row) in frames.enumerated() {
+                let depth: Int64 = row["depth"]
+                let name: String = row["frame"]
+                let plumbing: Int = row["plumbing"]
+                var location = Cell.null
+                var inlined = Cell.null
+                if index < locations.count {
+                    let entry = locations[index]
+                    if let file = fileNames[entry.file] {
+                        location = .text(entry.line > 0 ? "\(file):\(entry.line)" : file)
+                    }
+                    inlined = .text(entry.inlined ? "yes" : "no")
+                }
+                let role: String
+                if index == leafIndex { role = "leaf" } else if plumbing == 2 { role = "allocator" } else if plumbing == 1 { role = "machinery" } else { role = "" }
+                writer.write([.integer(depth), .text(name), location, inlined, .text(role), buildName.map(Cell.text) ?? .null])
+            }
+            writer.finish()
+        }
+    }
+
+    /// The columns of `export` in the long format of PRODUCT.md.
+    public static let exportColumns = [
+        Column("snapshot_id", .number), Column("kind"), Column("build"), Column("run"), Column("taken_at", .time),
+        Column("stack_id", .number), Column("leaf", maxWidth: 40), Column("stack", maxWidth: 60), Column("metric"),
+        Column("value", .number), Column("taken_at_unix", .number),
+    ]
+
+    /// `export`: every sample, one row per (snapshot, stack, metric), streamed.
+    public static func export(
+        _ store: Store, kind: String?, build: String?, snapshot: Int64?, format: OutputFormat, headers: Bool = true,
+        sink: ((String) -> Void)? = nil
+    ) throws {
+        let sql = try Store.query(named: "export_samples")
+        try store.queue.read { db in
+            let writer = makeWriter(format: format, columns: exportColumns, headers: headers, sink: sink)
+            let catalog = StackCatalog(db: db)
+            let rows = try Row.fetchCursor(
+                db, sql: sql, arguments: ["kind": kind, "build": build, "snapshot": snapshot])
+            while let row = try rows.next() {
+                let stackID: Int64 = row["stack_id"]
+                let takenAt: Int64 = row["taken_at"]
+                writer.write([
+                    .integer(row["snapshot_id"]), .text(row["kind"]), .text(row["build"]), .text(row["run"]),
+                    .text(Timestamp.rfc3339(milliseconds: takenAt)), .integer(stackID), .text(row["leaf"]),
+                    .text(try catalog.folded(stackID)), .text(row["metric"]), .integer(row["value"]),
+                    .integer(takenAt >= 0 ? takenAt / 1000 : (takenAt - 999) / 1000),
+                ])
+            }
+            writer.finish()
+        }
+    }
+}
+
+extension String {
+    /// The `:name` parameters of a SQL statement, ignoring string literals and comments.
+    func matches(ofNamedParameters: Void) -> [String] {
+        var names: [String] = []
+        let chars = Array(self.unicodeScalars)
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if c == "'" {
+                i += 1
+                while i < chars.count && chars[i] != "'" { i += 1 }
+            } else if c == "-" && i + 1 < chars.count && chars[i + 1] == "-" {
+                while i < chars.count && chars[i] != "\n" { i += 1 }
+            } else if c == ":" && i + 1 < chars.count && (CharacterSet.letters.contains(chars[i + 1]) || chars[i + 1] == "_") {
+                var j = i + 1
+                var name = ""
+                while j < chars.count && (CharacterSet.alphanumerics.contains(chars[j]) || chars[j] == "_") {
+                    name.unicodeScalars.append(chars[j])
+                    j += 1
+                }
+                if !names.contains(name) { names.append(name) }
+                i = j
+                continue
+            }
+            i += 1
+        }
+        return names
+    }
+}

@@ -1,0 +1,249 @@
+import Foundation
+
+/// The output formats every command shares: a readable table for people, the rest for machines.
+public enum OutputFormat: String, CaseIterable, Sendable {
+    case table, csv, tsv, json, jsonl
+}
+
+/// A value in one output cell.
+public enum Cell: Sendable, Equatable {
+    case text(String)
+    case integer(Int64)
+    case real(Double)
+    case null
+}
+
+/// A column: its machine name (which never changes meaning) and how a table shows it.
+public struct Column: Sendable {
+    public enum Display: Sendable {
+        case text, number, bytes, time
+    }
+
+    public var name: String
+    public var display: Display
+    /// Widest a table cell may be before it is cut with "…"; nil: no limit.
+    public var maxWidth: Int?
+
+    public init(_ name: String, _ display: Display = .text, maxWidth: Int? = nil) {
+        self.name = name
+        self.display = display
+        self.maxWidth = maxWidth
+    }
+}
+
+/// Writes rows in one `OutputFormat`. Machine formats stream each row as it comes; the table collects rows to
+/// size its columns.
+///
+/// CSV follows RFC 4180 (CRLF line ends are optional there; we write LF like sqlite3 and most tools, and quote
+/// fields containing a comma, quote, CR or LF). Numbers are plain: no units, no separators.
+public final class RowWriter {
+    public let format: OutputFormat
+    public let columns: [Column]
+    public var headers = true
+    private let sink: (String) -> Void
+    private var pending: [[Cell]] = []
+    private var rowCount = 0
+    private var buffer = ""
+
+    public init(format: OutputFormat, columns: [Column], headers: Bool = true, sink: @escaping (String) -> Void) {
+        self.format = format
+        self.columns = columns
+        self.headers = headers
+        self.sink = sink
+    }
+
+    /// Writes to standard output through a buffer.
+    public convenience init(format: OutputFormat, columns: [Column], headers: Bool = true) {
+        self.init(format: format, columns: columns, headers: headers) { text in
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+
+    public func write(_ row: [Cell]) {
+        switch format {
+        case .table:
+            pending.append(row)
+        case .csv, .tsv:
+            if rowCount == 0 && headers { emit(columns.map(\.name).map(delimited).joined(separator: separator) + "\n") }
+            emit(row.map { delimited(plain($0)) }.joined(separator: separator) + "\n")
+        case .jsonl:
+            emit(jsonObject(row) + "\n")
+        case .json:
+            emit((rowCount == 0 ? "[\n" : ",\n") + jsonObject(row))
+        }
+        rowCount += 1
+    }
+
+    /// Ends the output (writes the table, closes the JSON array) and flushes.
+    public func finish() {
+        switch format {
+        case .table:
+            emit(TableLayout(columns: columns, rows: pending, headers: headers).render())
+        case .json:
+            emit(rowCount == 0 ? "[]\n" : "\n]\n")
+        case .csv, .tsv:
+            if rowCount == 0 && headers { emit(columns.map(\.name).map(delimited).joined(separator: separator) + "\n") }
+        case .jsonl:
+            break
+        }
+        flush()
+    }
+
+    // MARK: - Formatting
+
+    private var separator: String { format == .tsv ? "\t" : "," }
+
+    private func emit(_ text: String) {
+        buffer += text
+        if buffer.utf8.count > 1 << 16 { flush() }
+    }
+
+    private func flush() {
+        if !buffer.isEmpty { sink(buffer) }
+        buffer = ""
+    }
+
+    func plain(_ cell: Cell) -> String {
+        switch cell {
+        case .text(let text): return text
+        case .integer(let value): return String(value)
+        case .real(let value): return RowWriter.number(value)
+        case .null: return ""
+        }
+    }
+
+    /// A real number without exponent or thousands separators; integral values print without a fraction.
+    public static func number(_ value: Double) -> String {
+        guard value.isFinite else { return value.isNaN ? "" : (value > 0 ? "inf" : "-inf") }
+        if value == value.rounded() && abs(value) < 1e15 { return String(Int64(value)) }
+        var text = String(format: "%.6f", value)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
+    }
+
+    private func delimited(_ field: String) -> String {
+        if format == .tsv {
+            // TSV has no quoting: tabs and newlines (impossible in symbols) become spaces.
+            return field.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ")
+        }
+        if field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return field
+    }
+
+    private func jsonObject(_ row: [Cell]) -> String {
+        var parts: [String] = []
+        parts.reserveCapacity(columns.count)
+        for (column, cell) in zip(columns, row) {
+            let value: String
+            switch cell {
+            case .text(let text): value = RowWriter.jsonString(text)
+            case .integer(let number): value = String(number)
+            case .real(let number): value = number.isFinite ? RowWriter.number(number) : "null"
+            case .null: value = "null"
+            }
+            parts.append(RowWriter.jsonString(column.name) + ":" + value)
+        }
+        return "{" + parts.joined(separator: ",") + "}"
+    }
+
+    static func jsonString(_ text: String) -> String {
+        var result = "\""
+        result.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    result += String(format: "\\u%04x", scalar.value)
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result + "\""
+    }
+}
+
+/// Lays out a table for a terminal: numbers right-aligned, bytes in human units, long text cut.
+struct TableLayout {
+    var columns: [Column]
+    var rows: [[Cell]]
+    var headers: Bool
+
+    func render() -> String {
+        let texts = rows.map { row in zip(columns, row).map { TableLayout.human($1, $0) } }
+        var widths = columns.map { headers ? $0.name.count : 0 }
+        for row in texts {
+            for (i, text) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], text.count) }
+        }
+        for (i, column) in columns.enumerated() {
+            if let limit = column.maxWidth { widths[i] = min(widths[i], max(limit, column.name.count)) }
+        }
+        var out = ""
+        func line(_ cells: [String]) {
+            var parts: [String] = []
+            for (i, cell) in cells.enumerated() {
+                let width = widths[i]
+                var text = cell
+                if text.count > width { text = String(text.prefix(max(width - 1, 0))) + "…" }
+                let pad = String(repeating: " ", count: max(width - text.count, 0))
+                let right = columns[i].display != .text && columns[i].display != .time
+                parts.append(right ? pad + text : (i == cells.count - 1 ? text : text + pad))
+            }
+            out += parts.joined(separator: "  ") + "\n"
+        }
+        if headers { line(columns.map(\.name)) }
+        for row in texts { line(row) }
+        return out
+    }
+
+    static func human(_ cell: Cell, _ column: Column) -> String {
+        switch (cell, column.display) {
+        case (.null, _): return ""
+        case (.text(let text), _): return text
+        case (.integer(let value), .bytes): return ByteCount.human(Double(value))
+        case (.real(let value), .bytes): return ByteCount.human(value)
+        case (.integer(let value), .time): return Timestamp.rfc3339(milliseconds: value)
+        case (.integer(let value), _): return ByteCount.grouped(Double(value))
+        case (.real(let value), _):
+            if !value.isFinite { return value.isNaN ? "" : String(value) }
+            return abs(value) >= 100 || value == value.rounded() ? ByteCount.grouped(value) : String(format: "%.3g", value)
+        }
+    }
+}
+
+/// Human units for tables (never for machine output).
+public enum ByteCount {
+    /// `1.5 MiB`, `812 B`, with a sign for negative values.
+    public static func human(_ bytes: Double) -> String {
+        let sign = bytes < 0 ? "-" : ""
+        var value = abs(bytes)
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        if unit == 0 { return sign + String(Int64(value.rounded())) + " B" }
+        return sign + String(format: value >= 100 ? "%.0f" : value >= 10 ? "%.1f" : "%.2f", value) + " " + units[unit]
+    }
+
+    /// `12,345` for counts in tables.
+    public static func grouped(_ value: Double) -> String {
+        let integer = Int64(value.rounded())
+        let digits = String(abs(integer))
+        var result = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { result.append(",") }
+            result.append(c)
+        }
+        return (integer < 0 ? "-" : "") + result
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import GRDB
+
+/// The profhist store: one SQLite file holding every snapshot, interned frames and stacks, and samples.
+///
+/// Opened in WAL mode with a busy timeout and foreign keys, so several CI jobs can ingest into one file at once;
+/// every ingest is one `BEGIN IMMEDIATE` transaction. The schema comes from the embedded `Migrations/`, applied
+/// in order and recorded in `PRAGMA user_version`.
+public final class Store: @unchecked Sendable {
+    public let path: String
+    public let queue: DatabaseQueue
+
+    /// How long a writer waits for another one before giving up.
+    public static let busyTimeout: TimeInterval = 120
+
+    /// The migrations this binary knows, in order.
+    public static var migrations: [(version: Int, name: String, sql: String)] {
+        EmbeddedSQL.migrations.compactMap { entry in
+            guard let version = Int(entry.name.prefix(while: \.isNumber)) else { return nil }
+            return (version, entry.name, entry.sql)
+        }.sorted { $0.version < $1.version }
+    }
+
+    /// The schema version this binary writes.
+    public static var schemaVersion: Int { migrations.last?.version ?? 0 }
+
+    /// Opens (and, when `create` is true, creates) the store at `path`, upgrading an older schema.
+    /// - Throws: `StoreError.missing` when there is no file and `create` is false; `.newerSchema` when the file
+    ///   comes from a newer profhist; `.unreadable` when it is not a usable SQLite database.
+    public init(path: String, create: Bool, readOnly: Bool = false) throws {
+        self.path = path
+        let exists = FileManager.default.fileExists(atPath: path)
+        if !exists && !create { throw StoreError.missing(path: path) }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(Store.busyTimeout)
+        configuration.foreignKeysEnabled = true
+        configuration.readonly = readOnly && exists
+        configuration.label = "profhist"
+        configuration.prepareDatabase { db in
+            try StoreFunctions.register(in: db)
+        }
+        do {
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+        } catch {
+            throw StoreError.unreadable(path: path, reason: Store.describe(error))
+        }
+        do {
+            try configureAndMigrate(readOnly: configuration.readonly)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.unreadable(path: path, reason: Store.describe(error))
+        }
+    }
+
+    private func configureAndMigrate(readOnly: Bool) throws {
+        let version = try queue.inDatabase { db -> Int in
+            if !readOnly {
+                // WAL lets readers work while one process writes; it persists in the file once set.
+                let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
+                if mode.lowercased() != "wal" { _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+            return try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        }
+        if version > Store.schemaVersion {
+            throw StoreError.newerSchema(path: path, storeVersion: version, knownVersion: Store.schemaVersion)
+        }
+        if version < Store.schemaVersion {
+            guard !readOnly else {
+                throw StoreError.unreadable(path: path, reason: "schema version \(version) needs an upgrade, but the store is read-only")
+            }
+            try migrate()
+        }
+    }
+
+    /// Applies each missing migration in its own immediate transaction; another process migrating at the same
+    /// time is waited for, and the version is re-read inside the lock.
+    private func migrate() throws {
+        for migration in Store.migrations {
+            try queue.inDatabase { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                do {
+                    let current = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                    if current < migration.version {
+                        try db.execute(sql: migration.sql)
+                        try db.execute(sql: "PRAGMA user_version = \(migration.version)")
+                    }
+                    try db.execute(sql: "COMMIT")
+                } catch {
+                    try? db.execute(sql: "ROLLBACK")
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// The schema version recorded in the store.
+    public func storedSchemaVersion() throws -> Int {
+        try queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+    }
+
+    /// A named query from the embedded `Queries/`.
+    public static func query(named name: String) throws -> String {
+        guard let entry = EmbeddedSQL.queries.first(where: { $0.name == name }) else {
+            throw StoreError.unknownQuery(name: name, known: EmbeddedSQL.queries.map(\.name))
+        }
+        return entry.sql
+    }
+
+    /// All named queries with the summary line of their header comment.
+    public static var queries: [(name: String, summary: String, sql: String)] {
+        EmbeddedSQL.queries.map { entry in
+            let summary = entry.sql.split(separator: "\n").first { $0.hasPrefix("--") }
+                .map { $0.dropFirst(2).trimmingCharacters(in: .whitespaces) } ?? ""
+            return (entry.name, summary, entry.sql)
+        }
+    }
+
+    /// A one-line description of a database or library error (without the SQL text).
+    public static func describe(_ error: Error) -> String {
+        if let error = error as? DatabaseError {
+            return error.message ?? "\(error.resultCode)"
+        }
+        if let error = error as? LocalizedError, let description = error.errorDescription { return description }
+        return "\(error)"
+    }
+}

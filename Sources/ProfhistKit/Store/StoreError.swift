@@ -1,0 +1,39 @@
+import Foundation
+
+/// A problem with the store file itself.
+public enum StoreError: LocalizedError, Equatable {
+    /// No store at the path, for a command that only reads.
+    case missing(path: String)
+    /// The store was written by a newer profhist.
+    case newerSchema(path: String, storeVersion: Int, knownVersion: Int)
+    /// The file is not a SQLite database, or is damaged.
+    case unreadable(path: String, reason: String)
+    /// A failure while writing (disk full, read-only file, ...): nothing was written.
+    case writeFailed(path: String, source: String, reason: String)
+    /// A named query does not exist.
+    case unknownQuery(name: String, known: [String])
+    /// A query parameter is missing or unknown.
+    case badParameter(String)
+    /// A selection (build name, snapshot id) matches nothing.
+    case noMatch(String)
+
+    public var errorDescription: String? {
+        switch self {
+        case .missing(let path):
+            return "\(path): no store here (create one with 'profhist ingest', or pass --db / set PROFHIST_DB)"
+        case .newerSchema(let path, let storeVersion, let knownVersion):
+            return "\(path): store schema version \(storeVersion) is newer than this profhist knows (\(knownVersion)); "
+                + "upgrade profhist to read it"
+        case .unreadable(let path, let reason):
+            return "\(path): cannot open store: \(reason)"
+        case .writeFailed(let path, let source, let reason):
+            return "\(source): not stored, \(path) is unchanged: \(reason)"
+        case .unknownQuery(let name, let known):
+            return "no query named '\(name)'; known: \(known.joined(separator: ", "))"
+        case .badParameter(let message):
+            return message
+        case .noMatch(let message):
+            return message
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+
+/// One frame that an address symbolized to. An address inside inlined code yields several: the function it
+/// was compiled into first (outermost), then each inlined callee down to the innermost.
+public struct SymbolizedFrame: Hashable, Sendable {
+    /// The normalized function name (see `FrameName`), the identity of the frame.
+    public var name: String
+    public var file: String?
+    public var line: Int?
+    /// Whether this frame was inlined into the frame before it.
+    public var inlined: Bool
+
+    public init(name: String, file: String? = nil, line: Int? = nil, inlined: Bool = false) {
+        self.name = name
+        self.file = file
+        self.line = line
+        self.inlined = inlined
+    }
+}
+
+/// Runs `llvm-symbolizer` once per binary with every address of that binary, and reads its JSON output
+/// (inline chains, demangled names, file and line from DWARF).
+public struct LLVMSymbolizer: Sendable {
+    public let executable: String
+
+    public init(executable: String) { self.executable = executable }
+
+    /// Finds llvm-symbolizer: `$PROFHIST_SYMBOLIZER` (a path, or `none` to disable), then `llvm-symbolizer` on
+    /// `$PATH`, then versioned installs (`llvm-symbolizer-14`, `/usr/lib/llvm-*/bin`).
+    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) -> LLVMSymbolizer? {
+        if let configured = environment["PROFHIST_SYMBOLIZER"], !configured.isEmpty {
+            if configured == "none" { return nil }
+            return FileManager.default.isExecutableFile(atPath: configured) ? LLVMSymbolizer(executable: configured) : nil
+        }
+        let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        var candidates = path.split(separator: ":").map { "\($0)/llvm-symbolizer" }
+        for version in (10...25).reversed() {
+            candidates.append("/usr/bin/llvm-symbolizer-\(version)")
+            candidates.append("/usr/lib/llvm-\(version)/bin/llvm-symbolizer")
+        }
+        for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate) {
+            return LLVMSymbolizer(executable: candidate)
+        }
+        return nil
+    }
+
+    /// Symbolizes ELF virtual addresses of `binary`.
+    /// - Returns: for each address, its frames outermost first; an address llvm-symbolizer could not name is
+    ///   absent from the result.
+    /// - Throws: `SymbolizeError.symbolizerFailed` when the process cannot run or its output cannot be read.
+    public func symbolize(binary: String, addresses: [UInt64]) throws -> [UInt64: [SymbolizedFrame]] {
+        guard !addresses.isEmpty else { return [:] }
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "profhist-addresses-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+        let text = addresses.map { "0x" + String($0, radix: 16) }.joined(separator: "\n") + "\n"
+        do {
+            try text.write(to: input, atomically: false, encoding: .utf8)
+        } catch {
+            throw SymbolizeError.symbolizerFailed(tool: executable, path: binary, reason: "cannot write its input: \(error)")
+        }
+        defer { try? FileManager.default.removeItem(at: input) }
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = [
+            "--obj=" + binary, "--output-style=JSON", "--inlining", "--demangle", "--functions=linkage",
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        do {
+            process.standardInput = try FileHandle(forReadingFrom: input)
+            try process.run()
+        } catch {
+            throw SymbolizeError.symbolizerFailed(tool: executable, path: binary, reason: "cannot start: \(error)")
+        }
+        // Drain stderr concurrently so a chatty symbolizer cannot block on a full pipe.
+        let errorData = ErrorCollector()
+        let errorThread = Thread { errorData.set(errors.fileHandleForReading.readDataToEndOfFile()) }
+        errorThread.start()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let message = String(decoding: errorData.wait().prefix(300), as: UTF8.self)
+            throw SymbolizeError.symbolizerFailed(
+                tool: executable, path: binary, reason: "exit status \(process.terminationStatus): \(message)")
+        }
+        return try parse(data, binary: binary)
+    }
+
+    private struct Entry: Decodable {
+        var Address: String?
+        var Symbol: [Symbol]?
+    }
+
+    private struct Symbol: Decodable {
+        var FunctionName: String?
+        var FileName: String?
+        var Line: Int?
+    }
+
+    func parse(_ data: Data, binary: String) throws -> [UInt64: [SymbolizedFrame]] {
+        var result: [UInt64: [SymbolizedFrame]] = [:]
+        let decoder = JSONDecoder()
+        var lineStart = data.startIndex
+        var nameCache: [String: String] = [:]
+        while lineStart < data.endIndex {
+            let lineEnd = data[lineStart...].firstIndex(of: 0x0A) ?? data.endIndex
+            defer { lineStart = lineEnd < data.endIndex ? lineEnd + 1 : data.endIndex }
+            guard lineEnd > lineStart else { continue }
+            let entry: Entry
+            do {
+                entry = try decoder.decode(Entry.self, from: data[lineStart..<lineEnd])
+            } catch {
+                throw SymbolizeError.symbolizerFailed(tool: executable, path: binary, reason: "unreadable output: \(error)")
+            }
+            guard let addressText = entry.Address, let address = UInt64(addressText.dropFirst(2), radix: 16),
+                let symbols = entry.Symbol
+            else { continue }
+            var frames: [SymbolizedFrame] = []
+            // llvm-symbolizer lists the innermost inlined frame first; we store outermost first.
+            for (index, symbol) in symbols.reversed().enumerated() {
+                guard let raw = symbol.FunctionName, !raw.isEmpty, raw != "??" else { continue }
+                let name: String
+                if let cached = nameCache[raw] { name = cached } else {
+                    name = FrameName.normalize(raw)
+                    nameCache[raw] = name
+                }
+                let file = (symbol.FileName?.isEmpty ?? true) || symbol.FileName == "??" ? nil : symbol.FileName
+                let line = (symbol.Line ?? 0) > 0 ? symbol.Line : nil
+                frames.append(SymbolizedFrame(name: name, file: file, line: line, inlined: index > 0))
+            }
+            if !frames.isEmpty { result[address] = frames }
+        }
+        return result
+    }
+}
+
+/// Holds the stderr bytes read on another thread until the process ends.
+private final class ErrorCollector: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var data: Data?
+
+    func set(_ value: Data) {
+        condition.lock()
+        data = value
+        condition.signal()
+        condition.unlock()
+    }
+
+    func wait() -> Data {
+        condition.lock()
+        while data == nil { condition.wait() }
+        let value = data ?? Data()
+        condition.unlock()
+        return value
+    }
+}

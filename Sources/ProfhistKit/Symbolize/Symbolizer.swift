@@ -1,0 +1,235 @@
+import Foundation
+
+/// Where symbols of a binary were looked up before: lets the second dump of a binary cost nothing.
+public protocol SymbolCache {
+    /// Every cached address of the binary (ELF virtual address → frames, outermost first).
+    func cachedSymbols(binaryKey: String, symbolizer: String) throws -> [UInt64: [SymbolizedFrame]]
+}
+
+/// A binary given with `--binary`, or found at a mapped path.
+public struct BinaryCandidate: Sendable {
+    public var path: String
+    public var elf: ELFFile
+
+    public var fileName: String { (path as NSString).lastPathComponent }
+    /// The cache key: the GNU build-id, or the path, size and modification time when there is none.
+    public var key: String {
+        if let id = elf.buildID { return id }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        let size = (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        return "file:\(path):\(size):\(Int64(modified))"
+    }
+
+    /// Opens a binary. - Throws: `SymbolizeError` when it cannot be read or is not ELF.
+    public init(path: String) throws {
+        self.path = path
+        self.elf = try ELFFile(path: path)
+    }
+}
+
+/// A dump whose stacks are lists of named frames, root first.
+public struct SymbolizedHeap: Sendable {
+    public struct Stack: Sendable {
+        /// Frames from the root (`_start`) to the innermost (the allocator).
+        public var frames: [SymbolizedFrame]
+        public var values: HeapValues
+    }
+
+    /// Which file symbolized a mapping of the process.
+    public struct MappingUse: Sendable {
+        public var mappingPath: String
+        public var localPath: String?
+        public var binaryKey: String?
+        public var symbolizer: String?
+        public var fileName: String?
+    }
+
+    /// Addresses newly symbolized for a binary, to store in the cache.
+    public struct NewSymbols: Sendable {
+        public var binaryKey: String
+        public var symbolizer: String
+        public var fileName: String
+        public var symbols: [UInt64: [SymbolizedFrame]]
+    }
+
+    public var stacks: [Stack]
+    public var mappings: [MappingUse]
+    public var newSymbols: [NewSymbols]
+    public var warnings: [String]
+}
+
+/// Maps a dump's addresses to named frames: through `MAPPED_LIBRARIES` to (file, offset), through the ELF
+/// segments to virtual addresses, then to names by llvm-symbolizer (DWARF) or the ELF symbol tables.
+public struct Symbolizer {
+    public var binaries: [BinaryCandidate]
+    public var llvm: LLVMSymbolizer?
+    /// Whether shared libraries at their mapped paths may be read (they are, when present).
+    public var useMappedFiles = true
+
+    public init(binaries: [BinaryCandidate], llvm: LLVMSymbolizer? = LLVMSymbolizer.locate()) {
+        self.binaries = binaries
+        self.llvm = llvm
+    }
+
+    public var symbolizerName: String { llvm == nil ? "elf" : "llvm-symbolizer" }
+
+    /// Symbolizes every stack of `dump`.
+    /// - Parameters:
+    ///   - source: the dump's file name, for warnings.
+    ///   - cache: previously symbolized addresses, by binary.
+    public func symbolize(_ dump: HeapDump, source: String, cache: SymbolCache?) throws -> SymbolizedHeap {
+        var warnings: [String] = []
+        let mappings = dump.mappings.enumerated().filter { !$0.element.path.isEmpty }
+        let executable = mappings.filter { $0.element.isExecutable }
+        // Sorted executable mappings for binary search; /proc/PID/maps is sorted, but do not rely on it.
+        let sorted = executable.map(\.element).sorted { $0.start < $1.start }
+
+        // 1. Every distinct caller-adjusted address, grouped by the mapping it falls in.
+        var perMapping: [Int: Set<UInt64>] = [:]
+        var unmapped = Set<UInt64>()
+        for stack in dump.stacks {
+            for (index, address) in stack.addresses.enumerated() {
+                let pc = index == 0 ? address : address &- 1
+                if let m = Symbolizer.find(pc, in: sorted) { perMapping[m, default: []].insert(pc) } else { unmapped.insert(pc) }
+            }
+        }
+
+        // 2. Resolve each mapped file to a local ELF.
+        var resolved: [String: BinaryCandidate?] = [:]
+        var uses: [SymbolizedHeap.MappingUse] = []
+        let mainPath = mappings.first?.element.path
+        let mappedNames = Set(perMapping.keys.map { (sorted[$0].path as NSString).lastPathComponent })
+        var claimed = Set(binaries.filter { mappedNames.contains($0.fileName) }.map(\.path))
+        for path in Set(perMapping.keys.map { sorted[$0].path }).sorted() {
+            let (candidate, note) = resolve(path: path, isMain: path == mainPath, claimed: &claimed)
+            if let note { warnings.append("\(source): \(note)") }
+            resolved[path] = candidate
+        }
+        // A binary whose executable segment does not fit the mapping is from another build: refuse it.
+        for (index, mapping) in sorted.enumerated() where perMapping[index] != nil {
+            guard let candidate = resolved[mapping.path] ?? nil else { continue }
+            if !candidate.elf.matches(mappingOffset: mapping.offset, length: mapping.end - mapping.start) {
+                warnings.append(
+                    "\(source): \(candidate.path) does not match the mapping of \(mapping.path) in the dump "
+                        + "(executable segment at file offset 0x\(String(mapping.offset, radix: 16)) differs): "
+                        + "it is from another build; its frames are stored unsymbolized")
+                resolved[mapping.path] = .some(nil)
+            }
+        }
+        for path in Set(perMapping.keys.map { sorted[$0].path }).sorted() {
+            let candidate = resolved[path] ?? nil
+            uses.append(
+                SymbolizedHeap.MappingUse(
+                    mappingPath: path, localPath: candidate?.path, binaryKey: candidate?.key,
+                    symbolizer: candidate == nil ? nil : symbolizerName, fileName: candidate?.fileName))
+        }
+        if let mainPath, perMapping.keys.contains(where: { sorted[$0].path == mainPath }), (resolved[mainPath] ?? nil) == nil {
+            let name = (mainPath as NSString).lastPathComponent
+            warnings.append(
+                "\(source): no symbols for the main executable \(mainPath): its frames are stored as \(name)+0xOFFSET; "
+                    + "pass --binary PATH to the program (a copy or the same build elsewhere is fine)")
+        }
+
+        // 3. Symbolize per binary: cache first, then llvm-symbolizer or the ELF symbol tables.
+        var frames: [UInt64: [SymbolizedFrame]] = [:]
+        var newSymbols: [SymbolizedHeap.NewSymbols] = []
+        var byBinary: [String: (BinaryCandidate, [(pc: UInt64, vaddr: UInt64)])] = [:]
+        for (index, pcs) in perMapping {
+            let mapping = sorted[index]
+            let fileName = (mapping.path as NSString).lastPathComponent
+            guard let candidate = resolved[mapping.path] ?? nil else {
+                for pc in pcs {
+                    frames[pc] = [SymbolizedFrame(name: "\(fileName)+0x" + String(pc - mapping.start + mapping.offset, radix: 16))]
+                }
+                continue
+            }
+            for pc in pcs {
+                let offset = pc - mapping.start + mapping.offset
+                if let vaddr = candidate.elf.virtualAddress(forFileOffset: offset) {
+                    byBinary[candidate.key, default: (candidate, [])].1.append((pc, vaddr))
+                } else {
+                    frames[pc] = [SymbolizedFrame(name: "\(fileName)+0x" + String(offset, radix: 16))]
+                }
+            }
+        }
+        for (key, (candidate, pairs)) in byBinary.sorted(by: { $0.key < $1.key }) {
+            var known = (try cache?.cachedSymbols(binaryKey: key, symbolizer: symbolizerName)) ?? [:]
+            let missing = Array(Set(pairs.map(\.vaddr)).filter { known[$0] == nil }).sorted()
+            if !missing.isEmpty {
+                var found: [UInt64: [SymbolizedFrame]] = [:]
+                if let llvm {
+                    do {
+                        found = try llvm.symbolize(binary: candidate.path, addresses: missing)
+                    } catch {
+                        warnings.append("\(source): \(error.localizedDescription); using ELF symbol names for \(candidate.fileName)")
+                    }
+                }
+                for vaddr in missing where found[vaddr] == nil {
+                    let name = candidate.elf.symbolName(at: vaddr).map(FrameName.fromSymbol)
+                        ?? "\(candidate.fileName)+0x" + String(vaddr, radix: 16)
+                    found[vaddr] = [SymbolizedFrame(name: name)]
+                }
+                newSymbols.append(
+                    SymbolizedHeap.NewSymbols(
+                        binaryKey: key, symbolizer: symbolizerName, fileName: candidate.fileName, symbols: found))
+                known.merge(found) { old, _ in old }
+            }
+            for (pc, vaddr) in pairs { frames[pc] = known[vaddr] }
+        }
+        for pc in unmapped { frames[pc] = [SymbolizedFrame(name: "[unmapped]")] }
+
+        // 4. Stacks, root first.
+        var stacks: [SymbolizedHeap.Stack] = []
+        stacks.reserveCapacity(dump.stacks.count)
+        for stack in dump.stacks {
+            var list: [SymbolizedFrame] = []
+            list.reserveCapacity(stack.addresses.count * 2)
+            for (index, address) in stack.addresses.enumerated().reversed() {
+                let pc = index == 0 ? address : address &- 1
+                list.append(contentsOf: frames[pc] ?? [SymbolizedFrame(name: "[unmapped]")])
+            }
+            stacks.append(SymbolizedHeap.Stack(frames: list, values: stack.values))
+        }
+        return SymbolizedHeap(stacks: stacks, mappings: uses, newSymbols: newSymbols, warnings: warnings)
+    }
+
+    /// Picks the local file for a mapped path: a `--binary` with the same file name, else the file at the
+    /// mapped path (and a `--binary` with its build-id, if any), else for the main executable the only
+    /// `--binary` left.
+    func resolve(path: String, isMain: Bool, claimed: inout Set<String>) -> (BinaryCandidate?, String?) {
+        let name = (path as NSString).lastPathComponent
+        if let match = binaries.first(where: { $0.fileName == name }) {
+            claimed.insert(match.path)
+            return (match, nil)
+        }
+        var local: BinaryCandidate? = nil
+        if useMappedFiles, !path.hasPrefix("["), FileManager.default.isReadableFile(atPath: path) {
+            local = try? BinaryCandidate(path: path)
+        }
+        if let id = local?.elf.buildID, let match = binaries.first(where: { $0.elf.buildID == id }) {
+            claimed.insert(match.path)
+            return (match, nil)
+        }
+        if isMain {
+            // The program was renamed or moved: the one --binary that matched no mapping by name is for it.
+            let unclaimed = binaries.filter { !claimed.contains($0.path) }
+            if unclaimed.count == 1, let only = unclaimed.first {
+                claimed.insert(only.path)
+                return (only, "using \(only.path) for the main executable \(path) (file names differ)")
+            }
+        }
+        return (local, nil)
+    }
+
+    static func find(_ pc: UInt64, in sorted: [MemoryMapping]) -> Int? {
+        var low = 0
+        var high = sorted.count
+        while low < high {
+            let mid = (low + high) / 2
+            if sorted[mid].start <= pc { low = mid + 1 } else { high = mid }
+        }
+        let index = low - 1
+        return index >= 0 && sorted[index].contains(pc) ? index : nil
+    }
+}

@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import ProfhistKit
+
+struct IngestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Store heap dumps, symbolized, as snapshots of a build.",
+        discussion: """
+            Each file becomes one snapshot, in one transaction: a bad file leaves the store as it was, and a file \
+            stored before (same content) is skipped. Stacks are symbolized against the binaries (ELF symbol tables \
+            always, DWARF inline frames and file:line through llvm-symbolizer when it is installed) and stored by \
+            function names, so a stack keeps its id across builds.
+
+              profhist ingest out/app.*.heap --build "$(git rev-parse --short HEAD)" --binary target/release/app
+              profhist ingest soak-*.heap --build v1.5.0 --run soak-3 --label test=soak --label host=ci-4
+
+            Produce dumps with MALLOC_CONF=prof:true,prof_final:true (one at exit) or by calling \
+            mallctl("prof.dump", ...); lg_prof_sample sets the sampling (default 19: every 512 KiB on average).
+            """
+    )
+
+    /// The dump files.
+    @Argument(help: ArgumentHelp("Dump files to ingest (jemalloc heap_v2 or legacy 'heap profile:').", valueName: "file"))
+    var files: [String]
+
+    /// The build the dumps come from.
+    @Option(name: .long, help: ArgumentHelp("Build name: a git SHA, a version (required).", valueName: "name"))
+    var build: String
+
+    /// The run (one execution of the program).
+    @Option(
+        name: .customLong("run"),
+        help: ArgumentHelp(
+            "Run name, to group dumps of one execution (default: the process id from jemalloc's file name, else the process's load address).",
+            valueName: "name"))
+    var runName: String?
+
+    /// When the dump was taken.
+    @Option(name: .long, help: ArgumentHelp("Time the dump was taken, RFC 3339 (default: the file's modification time).", valueName: "time"))
+    var at: String?
+
+    /// Labels.
+    @Option(name: .customLong("label"), help: ArgumentHelp("A label key=value (repeatable).", valueName: "key=value"))
+    var labels: [String] = []
+
+    /// Binaries to symbolize with.
+    @Option(
+        name: .customLong("binary"),
+        help: ArgumentHelp(
+            "The program (or a shared library) that wrote the dump, matched to the dump's mappings by file name or build-id; repeatable. Libraries at their mapped paths are used when present.",
+            valueName: "path"))
+    var binaries: [String] = []
+
+    /// Input format.
+    @Option(name: .long, help: ArgumentHelp("Input format (auto detects from the content).", valueName: "auto|jemalloc"))
+    var format: InputFormat = .auto
+
+    @OptionGroup var store: StoreOptions
+
+    /// Quiet mode.
+    @Flag(name: .shortAndLong, help: "Print only errors and warnings.")
+    var quiet = false
+
+    func validate() throws {
+        if build.isEmpty { throw ValidationError("--build must not be empty") }
+        if let at, Timestamp.parse(at) == nil {
+            throw ValidationError("--at '\(at)' is not an RFC 3339 time (e.g. 2026-01-02T00:10:00Z)")
+        }
+        for label in labels {
+            guard let equals = label.firstIndex(of: "="), equals != label.startIndex else {
+                throw ValidationError("--label '\(label)' must be key=value")
+            }
+        }
+        if let runName, runName.isEmpty { throw ValidationError("--run must not be empty") }
+    }
+
+    func run() throws {
+        var candidates: [BinaryCandidate] = []
+        do {
+            for path in binaries { candidates.append(try BinaryCandidate(path: path)) }
+        } catch {
+            throw fail(error)
+        }
+        let llvm = LLVMSymbolizer.locate()
+        if llvm == nil && !quiet {
+            printError(
+                "profhist: warning: llvm-symbolizer not found: names come from ELF symbol tables (no inlined frames, "
+                    + "no file:line); install llvm (apt-get install llvm) for full symbolization")
+        }
+        let path = store.path
+        var opened: Store?
+        let pipeline = IngestPipeline(
+            openStore: {
+                if let opened { return opened }
+                let created = try Store(path: path, create: true)
+                opened = created
+                return created
+            }, binaries: candidates, llvm: llvm)
+        let options = IngestOptions(
+            build: build, run: runName, takenAt: at.flatMap(Timestamp.parse),
+            labels: labels.map { label in
+                let equals = label.firstIndex(of: "=")!
+                return (String(label[..<equals]), String(label[label.index(after: equals)...]))
+            })
+        var failures = 0
+        for (index, file) in files.enumerated() {
+            let prefix = files.count > 1 ? "[\(index + 1)/\(files.count)] " : ""
+            do {
+                let report = try pipeline.ingest(path: file, format: format, options: options)
+                for warning in report.warnings { printError("profhist: warning: \(warning)") }
+                guard !quiet else { continue }
+                switch report.outcome {
+                case .stored(let id, let stacks, let total):
+                    printError(
+                        "\(prefix)\(file): stored as snapshot \(id) (build \(build)): \(stacks) stacks, "
+                            + "\(ByteCount.human(total)) in use, \(String(format: "%.2f", report.seconds)) s")
+                case .skipped(let existing):
+                    printError("\(prefix)\(file): already stored as snapshot \(existing); skipped")
+                }
+            } catch {
+                failures += 1
+                _ = fail(error)
+            }
+        }
+        if failures > 0 { throw ExitCode.failure }
+    }
+}
+
+extension InputFormat: ExpressibleByArgument {}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import ProfhistKit
+
+/// `--db`, shared by every command.
+struct StoreOptions: ParsableArguments {
+    /// The store file.
+    @Option(name: .long, help: ArgumentHelp("The store file (default: $PROFHIST_DB, else ./profhist.db).", valueName: "path"))
+    var db: String?
+
+    var path: String {
+        if let db, !db.isEmpty { return db }
+        if let environment = ProcessInfo.processInfo.environment["PROFHIST_DB"], !environment.isEmpty { return environment }
+        return "profhist.db"
+    }
+
+    /// Opens the store for reading; a missing store is an error.
+    func openForReading() throws -> Store {
+        try Store(path: path, create: false)
+    }
+}
+
+extension OutputFormat: ExpressibleByArgument {}
+
+/// `--format` and `--no-headers`, shared by every command that prints rows.
+struct OutputOptions: ParsableArguments {
+    /// How rows are printed.
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Output format: table (for people), csv, tsv, json or jsonl (for machines; plain numbers, RFC 3339 times).",
+            valueName: OutputFormat.allCases.map(\.rawValue).joined(separator: "|")))
+    var format: OutputFormat = .table
+
+    /// Leave out the header row (csv, tsv, table).
+    @Flag(name: .customLong("no-headers"), help: "Leave out the header row (csv, tsv, table).")
+    var noHeaders = false
+
+    var headers: Bool { !noHeaders }
+}
+
+/// Prints `profhist: error: ...` and exits 1: the convention for bad input and failed commands.
+func fail(_ error: Error) -> ExitCode {
+    let message = Store.describe(error)
+    FileHandle.standardError.write(Data("profhist: error: \(message)\n".utf8))
+    return ExitCode.failure
+}
+
+/// Runs `body`, turning library errors into a message and exit status 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        throw fail(error)
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

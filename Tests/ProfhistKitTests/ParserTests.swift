@@ -1,0 +1,3 @@
+import Testing
+@testable import ProfhistKit
+@Test func placeholder() { #expect(1 == 1) }
