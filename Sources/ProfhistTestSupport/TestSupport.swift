@@ -1,1 +1,170 @@
+import Foundation
 import ProfhistKit
+
+/// Builds and runs the fixture programs to produce real jemalloc heap dumps at test time, and runs jeprof as
+/// the oracle. Every helper works in a fresh temporary folder.
+public enum Fixtures {
+    /// The folder of the fixture sources (C and Rust programs).
+    public static var sourceFolder: URL {
+        Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
+    }
+
+    /// A new empty temporary folder.
+    public static func temporaryFolder(_ name: String = "profhist-test") throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Runs a program and returns its exit status, standard output and standard error.
+    @discardableResult
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], currentDirectory: URL? = nil
+    ) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        if executable.contains("/") {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [executable] + arguments
+        }
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes while the process runs so neither can fill up and block it.
+        let errData = ThreadBox<Data>()
+        let thread = Thread { errData.value = err.fileHandleForReading.readDataToEndOfFile() }
+        thread.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while errData.value == nil { usleep(1000) }
+        return (
+            process.terminationStatus, String(decoding: outData, as: UTF8.self),
+            String(decoding: errData.value ?? Data(), as: UTF8.self)
+        )
+    }
+
+    /// Whether a command is on PATH.
+    public static func available(_ command: String) -> Bool {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(command)") }
+    }
+
+    /// Compiles `leaky.c` into `folder/name`.
+    /// - Parameters:
+    ///   - defines: extra `-D` macros, e.g. `EXTRA_CODE` (moves every address) or `LEAK_SINCE_BUILD`.
+    public static func buildLeakyC(in folder: URL, name: String = "leaky", defines: [String] = [], optimization: String = "-O1") throws -> URL {
+        let output = folder.appendingPathComponent(name)
+        let source = sourceFolder.appendingPathComponent("leaky.c").path
+        let result = try run(
+            "gcc", [optimization, "-g", "-fno-omit-frame-pointer", source, "-o", output.path, "-ljemalloc", "-lpthread"]
+                + defines.map { "-D" + $0 })
+        guard result.status == 0 else { throw FixtureError.failed("gcc: \(result.stderr)") }
+        return output
+    }
+
+    /// Runs the C program under jemalloc profiling and returns its dumps, in order.
+    public static func runLeakyC(
+        _ program: URL, prefix: URL, phases: Int = 2, leakKiB: Int = 256, growthKiB: Int = 0, lgSample: Int = 10
+    ) throws -> [URL] {
+        let result = try run(
+            program.path, [prefix.path, String(phases), String(leakKiB), String(growthKiB)],
+            environment: ["MALLOC_CONF": "prof:true,lg_prof_sample:\(lgSample)"])
+        guard result.status == 0 else { throw FixtureError.failed("\(program.lastPathComponent): \(result.stderr)") }
+        return (0..<phases).map { URL(fileURLWithPath: "\(prefix.path).\($0).heap") }
+    }
+
+    /// Compiles `leaky.rs` with rustc (`-C metadata=` changes every legacy symbol hash, as a new build does).
+    public static func buildLeakyRust(in folder: URL, name: String = "leaky-rs", metadata: String, v0: Bool = false) throws -> URL {
+        let output = folder.appendingPathComponent(name)
+        let source = sourceFolder.appendingPathComponent("leaky.rs").path
+        var arguments = ["-O", "-g", "-C", "force-frame-pointers=yes", "-C", "metadata=\(metadata)", source, "-o", output.path, "-ljemalloc"]
+        if v0 { arguments += ["-C", "symbol-mangling-version=v0"] }
+        let result = try run("rustc", arguments)
+        guard result.status == 0 else { throw FixtureError.failed("rustc: \(result.stderr)") }
+        return output
+    }
+
+    /// Runs the Rust program with jemalloc preloaded as the system allocator.
+    public static func runLeakyRust(_ program: URL, prefix: URL, phases: Int = 2, leakKiB: Int = 256, lgSample: Int = 10) throws -> [URL] {
+        let result = try run(
+            program.path, [prefix.path, String(phases), String(leakKiB)],
+            environment: ["MALLOC_CONF": "prof:true,lg_prof_sample:\(lgSample)", "LD_PRELOAD": "libjemalloc.so.2"])
+        guard result.status == 0 else { throw FixtureError.failed("\(program.lastPathComponent): \(result.stderr)") }
+        return (0..<phases).map { URL(fileURLWithPath: "\(prefix.path).\($0).heap") }
+    }
+
+    /// The `profhist` executable built next to the test bundle.
+    public static var profhistExecutable: URL {
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        // .build/debug/profhistPackageTests.xctest or a folder inside it
+        for _ in 0..<4 {
+            let candidate = folder.appendingPathComponent("profhist")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: ".build/debug/profhist")
+    }
+
+    /// Runs the profhist executable.
+    @discardableResult
+    public static func profhist(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try run(profhistExecutable.path, arguments, environment: environment)
+    }
+}
+
+/// jeprof, the reference for every number profhist reports about a dump.
+public enum Jeprof {
+    /// jeprof wants the binary at exactly the path in the dump's mappings; we always pass that path.
+    /// - Returns: "Total" in bytes and flat bytes per function, from `--text --show_bytes`.
+    public static func text(binary: URL, dump: URL) throws -> (total: Double, flat: [String: Double]) {
+        let result = try Fixtures.run("jeprof", ["--text", "--show_bytes", binary.path, dump.path])
+        guard result.status == 0 else { throw FixtureError.failed("jeprof: \(result.stderr)") }
+        var total = 0.0
+        var flat: [String: Double] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            if line.hasPrefix("Total:") {
+                total = Double(line.split(separator: " ")[1]) ?? 0
+                continue
+            }
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, let bytes = Double(fields[0]) else { continue }
+            let name = fields[5...].joined(separator: " ")
+            flat[name, default: 0] += bytes
+        }
+        return (total, flat)
+    }
+
+    /// `--collapsed`: folded stacks (trimmed of allocator frames, as jeprof does) and their bytes.
+    public static func collapsed(binary: URL, dump: URL) throws -> [(stack: String, bytes: Double)] {
+        let result = try Fixtures.run("jeprof", ["--collapsed", binary.path, dump.path])
+        guard result.status == 0 else { throw FixtureError.failed("jeprof: \(result.stderr)") }
+        return result.stdout.split(separator: "\n").compactMap { line in
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { return nil }
+            return (String(line[..<space]), value)
+        }
+    }
+}
+
+public enum FixtureError: Error, CustomStringConvertible {
+    case failed(String)
+    public var description: String {
+        switch self { case .failed(let message): return message }
+    }
+}
+
+final class ThreadBox<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: T?
+    var value: T? {
+        get { lock.lock(); defer { lock.unlock() }; return stored }
+        set { lock.lock(); stored = newValue; lock.unlock() }
+    }
+}

@@ -231,6 +231,9 @@ public struct JemallocHeapParser {
                 // Process totals and per-thread totals; a per-thread line may name its thread.
                 if isTotal {
                     guard dump.header == nil else { throw malformed(number, "second 't*:' line in the header") }
+                    guard scanner.atEnd else {
+                        throw malformed(number, "unexpected text after the counts: '\(InputError.quote(line))'")
+                    }
                     dump.header = adjust(counts)
                 } else {
                     scanner.skipSpaces()

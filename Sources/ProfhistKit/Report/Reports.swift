@@ -9,20 +9,27 @@ public enum Reports {
     public static func runQuery(
         _ store: Store, named name: String, parameters: [String: DatabaseValueConvertible?],
         format: OutputFormat, headers: Bool = true, displays: [String: Column.Display] = [:],
-        maxWidths: [String: Int] = [:], sink: ((String) -> Void)? = nil
+        maxWidths: [String: Int] = [:], tableColumns: [String]? = nil, sink: ((String) -> Void)? = nil
     ) throws {
         let sql = try Store.query(named: name)
         try store.queue.read { db in
             let statement = try db.makeStatement(sql: sql)
             let arguments = try bind(parameters, to: statement)
-            let columns = statement.columnNames.map { name in
+            var columns = statement.columnNames.map { name in
                 Column(name, displays[name] ?? .text, maxWidth: maxWidths[name])
+            }
+            // A table shows the columns that fit a terminal; machine formats get them all.
+            var shown = Array(columns.indices)
+            if format == .table, let tableColumns {
+                shown = columns.indices.filter { tableColumns.contains(columns[$0].name) }
+                columns = shown.map { columns[$0] }
             }
             let writer = makeWriter(format: format, columns: columns, headers: headers, sink: sink)
             let numeric = Set(columns.indices.filter { columns[$0].display != .text })
             let rows = try Row.fetchCursor(statement, arguments: arguments)
             while let row = try rows.next() {
-                writer.write(cells(row, numericColumns: numeric))
+                let all = cells(row, numericColumns: numeric)
+                writer.write(shown.map { all[$0] })
             }
             writer.finish()
         }
@@ -88,7 +95,8 @@ public enum Reports {
         try runQuery(
             store, named: "list_snapshots", parameters: ["kind": kind, "build": build], format: format, headers: headers,
             displays: ["id": .number, "total": .bytes, "total_objects": .number, "stacks": .number, "sample_period": .number],
-            maxWidths: ["source": 40, "labels": 30, "build": 16, "run": 16], sink: sink)
+            maxWidths: ["source": 24, "labels": 20, "build": 14, "run": 18],
+            tableColumns: ["id", "kind", "build", "run", "taken_at", "total", "stacks", "labels"], sink: sink)
     }
 
     /// `builds`: one row per build, in order.

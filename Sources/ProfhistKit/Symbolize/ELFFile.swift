@@ -118,13 +118,13 @@ public final class ELFFile: @unchecked Sendable {
     /// Whether an executable mapping of `/proc/PID/maps` (its file offset and length) fits one of this file's
     /// executable segments: a cheap check that the binary is the one the process ran.
     public func matches(mappingOffset: UInt64, length: UInt64) -> Bool {
-        let page: UInt64 = 4096
-        for segment in segments where segment.isExecutable {
-            let start = segment.fileOffset & ~(page - 1)
-            let end = (segment.fileOffset + segment.fileSize + page - 1) & ~(page - 1)
-            // Kernels may map with larger pages; accept a mapping that lies within the segment's page range.
-            if mappingOffset >= start && mappingOffset < end && mappingOffset + length <= end + 0x10000 {
-                return true
+        // The kernel maps each PT_LOAD segment from its page-aligned offset to its page-rounded end; try the
+        // common page sizes (4 KiB; 16 and 64 KiB on some arm64 kernels).
+        for page: UInt64 in [0x1000, 0x4000, 0x10000] {
+            for segment in segments where segment.isExecutable {
+                let start = segment.fileOffset & ~(page - 1)
+                let end = (segment.fileOffset + segment.fileSize + page - 1) & ~(page - 1)
+                if mappingOffset == start && length == end - start { return true }
             }
         }
         return false

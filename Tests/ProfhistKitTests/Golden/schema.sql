@@ -1,0 +1,129 @@
+CREATE UNIQUE INDEX callsite_parent_frame ON callsite (ifnull(parent_id, 0), frame_id);
+
+CREATE INDEX snapshot_build ON snapshot (build_id, taken_at);
+
+CREATE INDEX snapshot_taken_at ON snapshot (taken_at);
+
+CREATE TABLE binary (
+    id INTEGER PRIMARY KEY,
+    build_key TEXT NOT NULL,
+    symbolizer TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    UNIQUE (build_key, symbolizer)
+);
+
+CREATE TABLE binary_symbol (
+    binary_id INTEGER NOT NULL REFERENCES binary (id) ON DELETE CASCADE,
+    address INTEGER NOT NULL,
+    depth INTEGER NOT NULL,
+    frame_id INTEGER NOT NULL REFERENCES frame (id),
+    file_id INTEGER REFERENCES string (id),
+    line INTEGER,
+    PRIMARY KEY (binary_id, address, depth)
+) WITHOUT ROWID;
+
+CREATE TABLE build (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE callsite (
+    id INTEGER PRIMARY KEY,
+    parent_id INTEGER REFERENCES callsite (id),
+    frame_id INTEGER NOT NULL REFERENCES frame (id),
+    depth INTEGER NOT NULL
+);
+
+CREATE TABLE frame (
+    id INTEGER PRIMARY KEY,
+    name_id INTEGER NOT NULL UNIQUE REFERENCES string (id),
+    is_plumbing INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE run (
+    id INTEGER PRIMARY KEY,
+    build_id INTEGER NOT NULL REFERENCES build (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    UNIQUE (build_id, name)
+);
+
+CREATE TABLE sample (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshot (id) ON DELETE CASCADE,
+    stack_id INTEGER NOT NULL,
+    inuse_objects INTEGER NOT NULL,
+    inuse_space INTEGER NOT NULL,
+    PRIMARY KEY (snapshot_id, stack_id)
+) WITHOUT ROWID;
+
+CREATE TABLE sample_alloc (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshot (id) ON DELETE CASCADE,
+    stack_id INTEGER NOT NULL,
+    alloc_objects INTEGER NOT NULL,
+    alloc_space INTEGER NOT NULL,
+    PRIMARY KEY (snapshot_id, stack_id)
+) WITHOUT ROWID;
+
+CREATE TABLE snapshot (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('heap', 'tasks')),
+    build_id INTEGER NOT NULL REFERENCES build (id) ON DELETE CASCADE,
+    run_id INTEGER NOT NULL REFERENCES run (id) ON DELETE CASCADE,
+    taken_at INTEGER NOT NULL,
+    ingested_at INTEGER NOT NULL,
+    source_path TEXT NOT NULL,
+    source_digest TEXT NOT NULL UNIQUE,
+    source_bytes INTEGER NOT NULL,
+    format TEXT NOT NULL,
+    sample_period INTEGER NOT NULL DEFAULT 0,
+    total REAL NOT NULL DEFAULT 0,
+    total_objects REAL NOT NULL DEFAULT 0,
+    header_bytes REAL,
+    header_objects REAL,
+    stack_count INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE snapshot_label (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshot (id) ON DELETE CASCADE,
+    key_id INTEGER NOT NULL REFERENCES string (id),
+    value_id INTEGER NOT NULL REFERENCES string (id),
+    PRIMARY KEY (snapshot_id, key_id)
+) WITHOUT ROWID;
+
+CREATE TABLE snapshot_mapping (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshot (id) ON DELETE CASCADE,
+    mapping_path TEXT NOT NULL,
+    binary_id INTEGER REFERENCES binary (id),
+    local_path TEXT,
+    PRIMARY KEY (snapshot_id, mapping_path)
+) WITHOUT ROWID;
+
+CREATE TABLE stack (
+    id INTEGER PRIMARY KEY REFERENCES callsite (id),
+    path_digest INTEGER NOT NULL UNIQUE,
+    leaf_frame_id INTEGER NOT NULL REFERENCES frame (id)
+);
+
+CREATE TABLE stack_location (
+    stack_id INTEGER NOT NULL REFERENCES stack (id),
+    build_id INTEGER NOT NULL REFERENCES build (id) ON DELETE CASCADE,
+    frames BLOB NOT NULL,
+    PRIMARY KEY (stack_id, build_id)
+) WITHOUT ROWID;
+
+CREATE TABLE string (
+    id INTEGER PRIMARY KEY,
+    value TEXT NOT NULL UNIQUE
+);
+
+CREATE VIEW build_order AS
+SELECT
+    b.id AS build_id,
+    b.name AS build,
+    min(s.taken_at) AS first_taken_at,
+    max(s.taken_at) AS last_taken_at,
+    count(s.id) AS snapshot_count,
+    count(DISTINCT s.run_id) AS run_count,
+    row_number() OVER (ORDER BY min(s.taken_at), b.id) AS position
+FROM build AS b
+JOIN snapshot AS s ON s.build_id = b.id
+GROUP BY b.id;

@@ -1,0 +1,216 @@
+import Foundation
+import GRDB
+import ProfhistTestSupport
+import Testing
+
+@testable import ProfhistKit
+
+@Suite("store")
+struct StoreTests {
+    static func newStore() throws -> Store {
+        try Store(path: try Fixtures.temporaryFolder().appendingPathComponent("profhist.db").path, create: true)
+    }
+
+    static func stackIDs(_ store: Store, build: String) throws -> Set<Int64> {
+        try store.queue.read { db in
+            Set(try Int64.fetchAll(
+                db,
+                sql: "SELECT DISTINCT sa.stack_id FROM sample AS sa JOIN snapshot AS s ON s.id = sa.snapshot_id JOIN build AS b ON b.id = s.build_id WHERE b.name = ?",
+                arguments: [build]))
+        }
+    }
+
+    static func ingestAll(_ store: Store, _ dumps: [URL], binary: URL, build: String) throws {
+        let pipeline = IngestPipeline(openStore: { store }, binaries: [try BinaryCandidate(path: binary.path)], llvm: LLVMSymbolizer.locate())
+        for dump in dumps { _ = try pipeline.ingest(path: dump.path, format: .auto, options: IngestOptions(build: build)) }
+    }
+
+    @Test("the schema of a fresh store equals the checked-in snapshot (PROFHIST_UPDATE_GOLDEN=1 rewrites it)")
+    func schemaGolden() throws {
+        let store = try Self.newStore()
+        let schema = try store.queue.read { db in
+            try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name")
+        }.joined(separator: ";\n\n") + ";\n"
+        let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Golden/schema.sql")
+        if ProcessInfo.processInfo.environment["PROFHIST_UPDATE_GOLDEN"] == "1" {
+            try schema.write(to: golden, atomically: true, encoding: .utf8)
+        }
+        #expect(schema == (try String(contentsOf: golden, encoding: .utf8)))
+        #expect(try store.storedSchemaVersion() == Store.schemaVersion)
+        let (journal, foreignKeys) = try store.queue.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
+        }
+        #expect(journal == "wal")
+        #expect(foreignKeys == 1)
+    }
+
+    @Test("the embedded SQL is exactly the Migrations/ and Queries/ folders")
+    func embeddedNames() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        for (folder, embedded) in [("Migrations", EmbeddedSQL.migrations), ("Queries", EmbeddedSQL.queries)] {
+            let files = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(folder).path)
+                .filter { $0.hasSuffix(".sql") }.map { String($0.dropLast(4)) }.sorted()
+            #expect(files == embedded.map(\.name))
+            for entry in embedded {
+                let text = try String(contentsOf: root.appendingPathComponent("\(folder)/\(entry.name).sql"), encoding: .utf8)
+                #expect(text == entry.sql)
+            }
+        }
+        // Migrations are numbered NNNN_snake_case and every query opens with a header comment.
+        #expect(EmbeddedSQL.migrations.allSatisfy { $0.name.range(of: #"^\d{4}_[a-z0-9_]+$"#, options: .regularExpression) != nil })
+        #expect(EmbeddedSQL.queries.allSatisfy { $0.sql.hasPrefix("-- ") })
+    }
+
+    @Test("a store from a newer profhist is refused, naming both versions")
+    func newerStore() throws {
+        let path = try Fixtures.temporaryFolder().appendingPathComponent("new.db").path
+        _ = try Store(path: path, create: true)
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in try db.execute(sql: "PRAGMA user_version = 9999") }
+        do {
+            _ = try Store(path: path, create: false)
+            Issue.record("a newer store was opened")
+        } catch let error as StoreError {
+            let message = error.localizedDescription
+            #expect(message.contains("9999") && message.contains("\(Store.schemaVersion)"), "\(message)")
+        }
+    }
+
+    @Test("an older store is upgraded in place and keeps its data")
+    func upgrade() throws {
+        // A store made by the first migration only: apply 0001 by hand, add data, then open with all migrations.
+        let path = try Fixtures.temporaryFolder().appendingPathComponent("old.db").path
+        let queue = try DatabaseQueue(path: path)
+        let first = try #require(Store.migrations.first)
+        try queue.write { db in
+            try db.execute(sql: first.sql)
+            try db.execute(sql: "PRAGMA user_version = \(first.version)")
+            try db.execute(sql: "INSERT INTO build (name) VALUES ('old-build')")
+        }
+        try queue.close()
+        let store = try Store(path: path, create: false)
+        #expect(try store.storedSchemaVersion() == Store.schemaVersion)
+        let name = try store.queue.read { db in try String.fetchOne(db, sql: "SELECT name FROM build") }
+        #expect(name == "old-build")
+    }
+
+    @Test("the same dump ingested twice is stored once")
+    func idempotent() throws {
+        let set = try SharedDumps.c.get()
+        let store = try Self.newStore()
+        let pipeline = IngestPipeline(openStore: { store }, binaries: [try BinaryCandidate(path: set.program1.path)], llvm: LLVMSymbolizer.locate())
+        let first = try pipeline.ingest(path: set.dumps1[0].path, format: .auto, options: IngestOptions(build: "a"))
+        let second = try pipeline.ingest(path: set.dumps1[0].path, format: .auto, options: IngestOptions(build: "other"))
+        guard case .stored(let id, _, _) = first.outcome else { Issue.record("not stored"); return }
+        #expect(second.outcome == .skipped(existingSnapshotID: id))
+        let counts = try store.queue.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM snapshot"), try Int.fetchOne(db, sql: "SELECT count(*) FROM build"))
+        }
+        #expect(counts.0 == 1)
+        #expect(counts.1 == 1)
+    }
+
+    @Test("two builds of the C program whose addresses all differ share every stack id")
+    func identityAcrossCBuilds() throws {
+        let set = try SharedDumps.c.get()
+        let store = try Self.newStore()
+        try Self.ingestAll(store, set.exact1, binary: set.program1, build: "one")
+        try Self.ingestAll(store, set.exact2, binary: set.program2, build: "two")
+        // The addresses really moved between the builds.
+        let symbolsOne = try Fixtures.run("nm", [set.program1.path]).stdout
+        let symbolsTwo = try Fixtures.run("nm", [set.program2.path]).stdout
+        let address: (String) -> String? = { text in text.split(separator: "\n").first { $0.hasSuffix(" T leaky_cache") }.map(String.init) }
+        #expect(address(symbolsOne) != nil && address(symbolsOne) != address(symbolsTwo))
+        let one = try Self.stackIDs(store, build: "one")
+        let two = try Self.stackIDs(store, build: "two")
+        #expect(one.count >= 8)
+        #expect(one == two, "only in one: \(one.subtracting(two)), only in two: \(two.subtracting(one))")
+    }
+
+    @Test("Rust builds with different -C metadata: demangled, no hashes, shared stack ids")
+    func identityAcrossRustBuilds() throws {
+        guard SharedDumps.rustAvailable else {
+            print("skipped: rustc is not installed, Rust dumps cannot be produced here")
+            return
+        }
+        let set = try SharedDumps.rust.get()
+        // The legacy symbol hashes really differ between the two builds.
+        let nmOne = try Fixtures.run("nm", [set.program1.path]).stdout
+        let nmTwo = try Fixtures.run("nm", [set.program2.path]).stdout
+        let fill: (String) -> String? = { text in text.split(separator: "\n").first { $0.contains("5Cache4fill17h") }.map { String($0.split(separator: " ").last!) } }
+        #expect(fill(nmOne) != nil && fill(nmOne) != fill(nmTwo))
+
+        let store = try Self.newStore()
+        try Self.ingestAll(store, set.exact1, binary: set.program1, build: "one")
+        try Self.ingestAll(store, set.exact2, binary: set.program2, build: "two")
+        let one = try Self.stackIDs(store, build: "one")
+        let two = try Self.stackIDs(store, build: "two")
+        #expect(one.count >= 8)
+        #expect(one == two, "only in one: \(one.subtracting(two)), only in two: \(two.subtracting(one))")
+        let names = try store.queue.read { db in
+            try String.fetchAll(db, sql: "SELECT s.value FROM frame AS f JOIN string AS s ON s.id = f.name_id")
+        }
+        let hash = try Regex(#"::h[0-9a-f]{16}"#)
+        #expect(!names.contains { $0.contains(hash) }, "a name keeps its hash")
+        #expect(!names.contains { $0.hasPrefix("_ZN") || $0.hasPrefix("_R") || $0.contains("$LT$") }, "a name is still mangled")
+        #expect(names.contains("leaky::Registry::leak"))
+        #expect(names.contains("<[u8; 4] as leaky::Maker>::make"))
+        let leaves = try store.queue.read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT s.value FROM stack AS st JOIN frame AS f ON f.id = st.leaf_frame_id JOIN string AS s ON s.id = f.name_id")
+        }
+        #expect(leaves.contains("leaky::Registry::leak"))
+        #expect(leaves.contains("leaky::Cache::fill"))
+        #expect(!leaves.contains { $0.hasPrefix("alloc::") || $0.hasPrefix("libjemalloc") })
+    }
+
+    @Test("frames without a binary are module+0xOFFSET and the main executable gets a warning")
+    func withoutBinary() throws {
+        let set = try SharedDumps.c.get()
+        let folder = try Fixtures.temporaryFolder()
+        // Copy the dump but point its main mapping at a path that does not exist.
+        let text = try String(contentsOf: set.dumps1[0], encoding: .utf8)
+            .replacingOccurrences(of: set.program1.path, with: "/nonexistent/place/leaky")
+        let dump = folder.appendingPathComponent("moved.heap")
+        try text.write(to: dump, atomically: true, encoding: .utf8)
+        let store = try Self.newStore()
+        let pipeline = IngestPipeline(openStore: { store }, binaries: [], llvm: LLVMSymbolizer.locate())
+        let report = try pipeline.ingest(path: dump.path, format: .auto, options: IngestOptions(build: "x"))
+        #expect(report.warnings.contains { $0.contains("no symbols for the main executable") && $0.contains("--binary") })
+        let names = try store.queue.read { db in try String.fetchAll(db, sql: "SELECT value FROM string") }
+        #expect(names.contains { $0.hasPrefix("leaky+0x") })
+
+        // With --binary (a copy under another name), the same dump gets names.
+        let copy = folder.appendingPathComponent("renamed-program")
+        try FileManager.default.copyItem(at: set.program1, to: copy)
+        let store2 = try Self.newStore()
+        let named = IngestPipeline(openStore: { store2 }, binaries: [try BinaryCandidate(path: copy.path)], llvm: LLVMSymbolizer.locate())
+        let report2 = try named.ingest(path: dump.path, format: .auto, options: IngestOptions(build: "x"))
+        #expect(!report2.warnings.contains { $0.contains("no symbols for the main executable") })
+        let names2 = try store2.queue.read { db in try String.fetchAll(db, sql: "SELECT value FROM string") }
+        #expect(names2.contains("leaky_cache"))
+    }
+
+    @Test("a binary from another build is refused with a warning, not used to mis-symbolize")
+    func mismatchedBinary() throws {
+        let set = try SharedDumps.c.get()
+        let folder = try Fixtures.temporaryFolder()
+        // A different program under the same file name.
+        let source = folder.appendingPathComponent("other.c")
+        let body = (0..<400).map { "int f\($0)(int x) { return x * \($0) + f\(max($0 - 1, 0))(x - 1); }" }.joined(separator: "\n")
+        try ("int f0(int x);\n" + body.replacingOccurrences(of: "int f0(int x) { return x * 0 + f0(x - 1); }", with: "int f0(int x) { return x; }") + "\nint main(void) { return f399(3) & 1; }\n")
+            .write(to: source, atomically: true, encoding: .utf8)
+        let other = folder.appendingPathComponent("leaky")
+        let compiled = try Fixtures.run("gcc", ["-O0", source.path, "-o", other.path])
+        #expect(compiled.status == 0, "\(compiled.stderr)")
+        let text = try String(contentsOf: set.dumps1[0], encoding: .utf8)
+            .replacingOccurrences(of: set.program1.path, with: "/nonexistent/place/leaky")
+        let dump = folder.appendingPathComponent("moved.heap")
+        try text.write(to: dump, atomically: true, encoding: .utf8)
+        let store = try Self.newStore()
+        let pipeline = IngestPipeline(openStore: { store }, binaries: [try BinaryCandidate(path: other.path)], llvm: LLVMSymbolizer.locate())
+        let report = try pipeline.ingest(path: dump.path, format: .auto, options: IngestOptions(build: "x"))
+        #expect(report.warnings.contains { $0.contains("another build") }, "\(report.warnings)")
+    }
+}
