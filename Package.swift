@@ -51,7 +51,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ProfhistKitTests",
-            dependencies: ["ProfhistKit", "ProfhistTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ProfhistKit", "ProfhistTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["Golden"]
         ),
     ]
 )

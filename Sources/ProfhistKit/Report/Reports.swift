@@ -152,7 +152,7 @@ public enum Reports {
                 }
             }
             let columns = [
-                Column("depth", .number), Column("frame", .text, maxWidth: 60), Column("location", .text, maxWidth: 50),
+                Column("depth", .number), Column("frame", .text, maxWidth: 60), Column("location", .text, maxWidth: 40, keepsEnd: true),
                 Column("inlined", .text), Column("role", .text), Column("build", .text),
             ]
             let writer = makeWriter(format: format, columns: columns, headers: headers, sink: sink)

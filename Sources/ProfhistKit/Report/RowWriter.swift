@@ -23,11 +23,14 @@ public struct Column: Sendable {
     public var display: Display
     /// Widest a table cell may be before it is cut with "…"; nil: no limit.
     public var maxWidth: Int?
+    /// Cut long text at its start rather than its end (paths: the file name matters most).
+    public var keepsEnd: Bool
 
-    public init(_ name: String, _ display: Display = .text, maxWidth: Int? = nil) {
+    public init(_ name: String, _ display: Display = .text, maxWidth: Int? = nil, keepsEnd: Bool = false) {
         self.name = name
         self.display = display
         self.maxWidth = maxWidth
+        self.keepsEnd = keepsEnd
     }
 }
 
@@ -179,6 +182,14 @@ struct TableLayout {
 
     func render() -> String {
         let texts = rows.map { row in zip(columns, row).map { TableLayout.human($1, $0) } }
+        // Numbers right-aligned: by the column's declared display, or because every cell holds a number.
+        let numeric = columns.indices.map { i in
+            columns[i].display == .number || columns[i].display == .bytes
+                || (!rows.isEmpty && rows.allSatisfy { row in
+                    guard i < row.count else { return true }
+                    switch row[i] { case .integer, .real, .null: return true; case .text: return false }
+                })
+        }
         var widths = columns.map { headers ? $0.name.count : 0 }
         for row in texts {
             for (i, text) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], text.count) }
@@ -192,9 +203,12 @@ struct TableLayout {
             for (i, cell) in cells.enumerated() {
                 let width = widths[i]
                 var text = cell
-                if text.count > width { text = String(text.prefix(max(width - 1, 0))) + "…" }
+                if text.count > width {
+                    text = columns[i].keepsEnd
+                        ? "…" + String(text.suffix(max(width - 1, 0))) : String(text.prefix(max(width - 1, 0))) + "…"
+                }
                 let pad = String(repeating: " ", count: max(width - text.count, 0))
-                let right = columns[i].display != .text && columns[i].display != .time
+                let right = numeric[i]
                 parts.append(right ? pad + text : (i == cells.count - 1 ? text : text + pad))
             }
             out += parts.joined(separator: "  ") + "\n"
