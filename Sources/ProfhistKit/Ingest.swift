@@ -36,6 +36,8 @@ public struct IngestPipeline {
     public var binaries: [BinaryCandidate]
     public var llvm: LLVMSymbolizer?
     public var plumbing = Plumbing()
+    /// Told what the ingest is doing (for a progress line on a terminal).
+    public var progress: (@Sendable (String) -> Void)?
 
     public init(openStore: @escaping () throws -> Store, binaries: [BinaryCandidate], llvm: LLVMSymbolizer?) {
         self.openStore = openStore
@@ -58,6 +60,7 @@ public struct IngestPipeline {
         let detected = format == .auto ? try InputFormat.detect(path: path) : format
         switch detected {
         case .auto, .jemalloc:
+            progress?("\(path): parsing")
             let parsed = try JemallocHeapParser().parse(path: path)
             let store = try openStore()
             let ingestor = HeapIngestor(store: store, plumbing: plumbing)
@@ -66,7 +69,9 @@ public struct IngestPipeline {
             }
             var symbolizer = Symbolizer(binaries: binaries, llvm: llvm)
             symbolizer.useMappedFiles = true
+            progress?("\(path): symbolizing \(parsed.dump.stacks.count) stacks")
             let symbolized = try symbolizer.symbolize(parsed.dump, source: path, cache: store)
+            progress?("\(path): storing")
             let outcome = try ingestor.store(parsed, symbolized: symbolized, path: path, options: options)
             return Report(
                 outcome: outcome, warnings: symbolized.warnings, seconds: Date().timeIntervalSince(started),

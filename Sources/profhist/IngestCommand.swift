@@ -90,13 +90,18 @@ struct IngestCommand: ParsableCommand {
         }
         let path = store.path
         var opened: Store?
-        let pipeline = IngestPipeline(
+        var pipeline = IngestPipeline(
             openStore: {
                 if let opened { return opened }
                 let created = try Store(path: path, create: true)
                 opened = created
                 return created
             }, binaries: candidates, llvm: llvm)
+        if !quiet && isatty(2) != 0 {
+            pipeline.progress = { text in
+                FileHandle.standardError.write(Data(("\r\u{1B}[K" + text + "…").utf8))
+            }
+        }
         let options = IngestOptions(
             build: build, run: runName, takenAt: at.flatMap(Timestamp.parse),
             labels: labels.map { label in
@@ -108,6 +113,7 @@ struct IngestCommand: ParsableCommand {
             let prefix = files.count > 1 ? "[\(index + 1)/\(files.count)] " : ""
             do {
                 let report = try pipeline.ingest(path: file, format: format, options: options)
+                if pipeline.progress != nil { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
                 for warning in report.warnings { printError("profhist: warning: \(warning)") }
                 guard !quiet else { continue }
                 switch report.outcome {
@@ -119,6 +125,7 @@ struct IngestCommand: ParsableCommand {
                     printError("\(prefix)\(file): already stored as snapshot \(existing); skipped")
                 }
             } catch {
+                if pipeline.progress != nil { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
                 failures += 1
                 _ = fail(error)
             }

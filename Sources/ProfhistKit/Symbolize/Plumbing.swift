@@ -92,13 +92,15 @@ public struct Plumbing: Sendable {
         "tc_calloc", "tc_malloc", "tc_realloc", "tc_memalign", "tc_posix_memalign", "tc_new", "tc_newarray",
         "tc_new_nothrow", "tc_newarray_nothrow", "__libc_malloc", "__libc_calloc", "__libc_realloc",
         "__rust_alloc", "__rust_alloc_zeroed", "__rust_realloc", "__rdl_alloc", "__rdl_alloc_zeroed", "__rdl_realloc",
-        "__rg_alloc", "__rg_alloc_zeroed", "__rg_realloc",
+        "__rg_alloc", "__rg_alloc_zeroed", "__rg_realloc", "malloc_default", "imalloc_fastpath", "prof_backtrace",
+        "fallback_alloc", "__libc_memalign",
     ]
 
     public static let allocatorPrefixes = [
         "je_", "_rjem_", "libjemalloc.so", "libjemalloc_", "libtcmalloc", "tcmalloc::", "TCMalloc", "prof_backtrace",
         "operator new(", "operator new[](", "__rust_alloc", "__rdl_", "__rg_", "tikv_jemallocator::",
-        "<tikv_jemallocator::", "jemallocator::", "<jemallocator::", "mimalloc::",
+        "<tikv_jemallocator::", "jemallocator::", "<jemallocator::", "mimalloc::", "__rustc::__rust_", "__rustc::__rdl_",
+        "__rustc::__rg_",
     ]
 
     /// Code that allocates on behalf of its caller: skipped when naming the leaf.
