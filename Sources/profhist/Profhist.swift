@@ -19,7 +19,8 @@ struct Profhist: ParsableCommand {
             """,
         version: ProfhistVersion.string,
         subcommands: [
-            IngestCommand.self, SnapshotsCommand.self, BuildsCommand.self, ShowCommand.self, ExportCommand.self,
+            IngestCommand.self, SnapshotsCommand.self, BuildsCommand.self, TopCommand.self, DiffCommand.self,
+            ShowCommand.self, ExportCommand.self,
             QueryCommand.self,
         ]
     )

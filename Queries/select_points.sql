@@ -1,0 +1,40 @@
+-- The snapshots a ranking looks at, with the build, run and time that place them on the series.
+-- Parameters: :kind ('heap' or 'tasks'), :from_position and :to_position (build positions from build_order,
+--   NULL for open ends), :since and :until (epoch ms, NULL for open ends), :run (a run name or NULL),
+--   :labels (a JSON array of 'key=value' texts that must all be present, or NULL), :builds (a JSON array of
+--   build names, or NULL for all), :snapshot (one snapshot id, or NULL).
+-- Columns: snapshot_id, build_id, build, position, run_id, run, taken_at (epoch ms), total, sample_period.
+SELECT
+    s.id AS snapshot_id,
+    s.build_id,
+    o.build,
+    o.position,
+    s.run_id,
+    r.name AS run,
+    s.taken_at,
+    s.total,
+    s.sample_period
+FROM snapshot AS s
+JOIN build_order AS o ON o.build_id = s.build_id
+JOIN run AS r ON r.id = s.run_id
+WHERE s.kind = :kind
+    AND (:from_position IS NULL OR o.position >= :from_position)
+    AND (:to_position IS NULL OR o.position <= :to_position)
+    AND (:since IS NULL OR s.taken_at >= :since)
+    AND (:until IS NULL OR s.taken_at <= :until)
+    AND (:run IS NULL OR r.name = :run)
+    AND (:builds IS NULL OR o.build IN (SELECT value FROM json_each(:builds)))
+    AND (:snapshot IS NULL OR s.id = :snapshot)
+    AND (
+        :labels IS NULL
+        OR NOT EXISTS (
+            SELECT 1 FROM json_each(:labels) AS wanted
+            WHERE NOT EXISTS (
+                SELECT 1 FROM snapshot_label AS l
+                JOIN string AS k ON k.id = l.key_id
+                JOIN string AS v ON v.id = l.value_id
+                WHERE l.snapshot_id = s.id AND k.value || '=' || v.value = wanted.value
+            )
+        )
+    )
+ORDER BY o.position, s.taken_at, s.id

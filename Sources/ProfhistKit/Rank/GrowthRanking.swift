@@ -1,0 +1,255 @@
+import Foundation
+import GRDB
+
+/// One row of `top`: a stack (or function) and how it moved over the series.
+public struct GrowthRow: Sendable {
+    public var rank = 0
+    public var key: Int64
+    public var leaf = ""
+    public var stack = ""
+    /// Point means at the first and last point.
+    public var first: Double
+    public var last: Double
+    public var delta: Double { last - first }
+    /// Least-squares slope per point over the point means.
+    public var slope: Double
+    /// p of the reported change (corrected for the splits searched); of the best split when none counts.
+    public var pValue: Double
+    /// Benjamini–Hochberg adjusted p over every key in the selection.
+    public var qValue: Double = 1
+    /// The point where the reported growth (or fall) began; nil when there is none.
+    public var regressedAt: String?
+    /// Level before the change, and the last level.
+    public var before: Double
+    public var after: Double
+    /// The size of the persistent move: last level minus the level before the change (0 when none).
+    public var change: Double
+    /// Point means, for sparklines.
+    public var series: [Double]
+    /// Passed significance and magnitude in the requested direction.
+    public var significant = false
+    /// |change| (or |delta|) as a share of the mean selected total.
+    public var share: Double = 0
+}
+
+/// Options of `top`.
+public struct GrowthOptions: Sendable {
+    public var axis = PointAxis.build
+    public var grouping = Grouping.stack
+    /// true: rank growth; false: rank shrinking (`--order shrink`).
+    public var growing = true
+    /// Rows to return; 0 for all.
+    public var limit = 20
+    /// Smallest change that counts, in the metric's units.
+    public var minDelta: Double = 0
+    /// Smallest change as a share of the mean total (0.1% by default), so noise in tiny stacks stays quiet.
+    public var minShareOfTotal: Double = 0.001
+    /// Smallest change relative to the stack's level before it (5%).
+    public var minRelative: Double = 0.05
+    /// Significance for a change point (after correction for the splits searched) and for the FDR.
+    public var alpha: Double = 0.01
+    public var fdr: Double = 0.05
+    /// Include stacks that failed the tests.
+    public var includeAll = false
+    /// At most this many keys get the full change-point analysis (largest ranges first).
+    public var maximumCandidates = 2000
+
+    public init() {}
+}
+
+/// The result of a ranking: rows and what the series was.
+public struct GrowthReport: Sendable {
+    public var rows: [GrowthRow]
+    public var points: [String]
+    public var replicates: [Int]
+    public var keysTested: Int
+    public var meanTotal: Double
+}
+
+/// Ranks stacks by growth over a series of builds or snapshots (see `reference/regression-stats.md`).
+///
+/// Two passes over the stored (sparse) samples, one snapshot at a time in point order: the first computes
+/// each key's point means on the fly into sums (slope, range, first, last) with memory per key, not per
+/// point; the second fills replicate values for the keys whose range could matter, which then get the
+/// change-point test.
+public struct GrowthRanking {
+    public var filter: SeriesFilter
+    public var options: GrowthOptions
+
+    public init(filter: SeriesFilter, options: GrowthOptions) {
+        self.filter = filter
+        self.options = options
+    }
+
+    struct Sums {
+        var sumY = 0.0
+        var sumXY = 0.0
+        var present = 0
+        var minimum = Double.infinity
+        var maximum = -Double.infinity
+        var first = 0.0
+        var last = 0.0
+    }
+
+    public func run(_ db: Database) throws -> GrowthReport {
+        let points = try filter.points(db, axis: options.axis)
+        let n = points.count
+        let meanTotal = points.isEmpty ? 0 : points.map { p in p.snapshots.map(\.total).reduce(0, +) / Double(p.snapshots.count) }.reduce(0, +) / Double(n)
+        guard n > 0 else {
+            return GrowthReport(rows: [], points: [], replicates: [], keysTested: 0, meanTotal: 0)
+        }
+        let keys = GroupKeys(db: db, grouping: options.grouping)
+        let valuesSQL = try Store.query(named: "snapshot_values")
+        let statement = try db.makeStatement(sql: valuesSQL)
+
+        // Pass 1: per key, sums over point means.
+        var sums: [Int64: Sums] = [:]
+        for (x, point) in points.enumerated() {
+            var pointSum: [Int64: Double] = [:]
+            for snapshot in point.snapshots {
+                let rows = try Row.fetchCursor(statement, arguments: ["snapshot": snapshot.id, "metric": filter.metric.rawValue])
+                while let row = try rows.next() {
+                    let value = Double(row[1] as Int64)
+                    for key in try keys.keys(of: row[0]) { pointSum[key, default: 0] += value }
+                }
+            }
+            let count = Double(point.snapshots.count)
+            for (key, sum) in pointSum {
+                let y = sum / count
+                var entry = sums[key] ?? Sums()
+                entry.sumY += y
+                entry.sumXY += Double(x) * y
+                entry.present += 1
+                entry.minimum = min(entry.minimum, y)
+                entry.maximum = max(entry.maximum, y)
+                if x == 0 { entry.first = y }
+                if x == n - 1 { entry.last = y }
+                sums[key] = entry
+            }
+        }
+
+        // Magnitude floor, and candidates whose range across points reaches it.
+        let floor = max(options.minDelta, options.minShareOfTotal * meanTotal)
+        var candidates: [(key: Int64, range: Double)] = []
+        for (key, entry) in sums {
+            let low = entry.present < n ? min(entry.minimum, 0) : entry.minimum
+            let high = entry.present < n ? max(entry.maximum, 0) : entry.maximum
+            if high - low >= floor && n >= 2 { candidates.append((key, high - low)) }
+        }
+        candidates.sort { $0.range > $1.range }
+        if candidates.count > options.maximumCandidates { candidates.removeLast(candidates.count - options.maximumCandidates) }
+        let candidateIndex = Dictionary(uniqueKeysWithValues: candidates.enumerated().map { ($0.element.key, $0.offset) })
+
+        // Pass 2: replicate values (run means) of the candidates.
+        var replicateSums = [[[Double]]](
+            repeating: points.map { [Double](repeating: 0, count: max($0.replicateCount, 1)) }, count: candidates.count)
+        if !candidates.isEmpty {
+            for (x, point) in points.enumerated() {
+                for snapshot in point.snapshots {
+                    let replicate = point.replicateOf[snapshot.id] ?? 0
+                    let rows = try Row.fetchCursor(statement, arguments: ["snapshot": snapshot.id, "metric": filter.metric.rawValue])
+                    while let row = try rows.next() {
+                        let value = Double(row[1] as Int64)
+                        for key in try keys.keys(of: row[0]) {
+                            if let c = candidateIndex[key] { replicateSums[c][x][replicate] += value }
+                        }
+                    }
+                }
+            }
+        }
+
+        // Tests.
+        var detector = ChangePointDetector()
+        detector.alpha = options.alpha
+        detector.minimumShift = floor
+        detector.absoluteNoise = noiseFloor(points: points)
+        var rows: [GrowthRow] = []
+        rows.reserveCapacity(sums.count)
+        var pValues: [Double] = []
+        for (key, entry) in sums {
+            let slope = Statistics.sparseSlope(sumY: entry.sumY, sumXY: entry.sumXY, points: n)
+            var row = GrowthRow(
+                key: key, first: entry.first, last: entry.last, slope: slope, pValue: 1, before: entry.first,
+                after: entry.last, change: 0, series: [])
+            if let c = candidateIndex[key] {
+                let replicates = replicateSums[c].enumerated().map { x, values in
+                    values.enumerated().map { r, sum in sum / Double(max(points[x].snapshotsPerReplicate[safe: r] ?? 1, 1)) }
+                }
+                let means = replicateSums[c].enumerated().map { x, values in values.reduce(0, +) / Double(points[x].snapshots.count) }
+                row.series = means
+                let changes = detector.changes(replicates)
+                let history = LevelHistory(points: replicates, changes: changes)
+                if let move = history.persistentMove(growing: options.growing, margin: floor),
+                    let levelBefore = history.levels.last(where: { $0.end <= move.change.index })?.mean
+                {
+                    row.pValue = move.change.pAdjusted
+                    row.regressedAt = points[move.change.index].label
+                    row.before = levelBefore
+                    row.after = history.levels.last?.mean ?? entry.last
+                    row.change = move.amount
+                    let relative = abs(move.amount) >= options.minRelative * abs(levelBefore)
+                    row.significant = relative && abs(move.amount) >= floor
+                } else if let best = detector.bestSplit(replicates) {
+                    row.pValue = best.pAdjusted
+                }
+            }
+            pValues.append(row.pValue)
+            rows.append(row)
+        }
+        let qValues = Statistics.benjaminiHochberg(pValues)
+        for i in rows.indices {
+            rows[i].qValue = qValues[i]
+            rows[i].significant = rows[i].significant && rows[i].pValue < options.alpha && rows[i].qValue < options.fdr
+            if !rows[i].significant { rows[i].regressedAt = nil }
+            rows[i].share = meanTotal > 0 ? abs(rows[i].significant ? rows[i].change : rows[i].delta) / meanTotal : 0
+        }
+
+        // Order: significant moves by size, then (with --all) the rest by delta.
+        let sign: Double = options.growing ? 1 : -1
+        rows.sort { a, b in
+            if a.significant != b.significant { return a.significant }
+            let ma = a.significant ? a.change * sign : a.delta * sign
+            let mb = b.significant ? b.change * sign : b.delta * sign
+            if ma != mb { return ma > mb }
+            return a.key < b.key
+        }
+        if !options.includeAll { rows.removeAll { !$0.significant } }
+        if options.limit > 0 && rows.count > options.limit { rows.removeLast(rows.count - options.limit) }
+        for i in rows.indices {
+            rows[i].rank = i + 1
+            let description = try keys.describe(rows[i].key)
+            rows[i].leaf = description.leaf
+            rows[i].stack = description.stack
+            if rows[i].series.isEmpty { rows[i].series = try seriesOf(rows[i].key, points: points, keys: keys, statement: statement) }
+        }
+        return GrowthReport(
+            rows: rows, points: points.map(\.label), replicates: points.map(\.replicateCount), keysTested: sums.count,
+            meanTotal: meanTotal)
+    }
+
+    /// Point means of one key (for rows that skipped the full analysis).
+    private func seriesOf(_ key: Int64, points: [SeriesPoint], keys: GroupKeys, statement: Statement) throws -> [Double] {
+        try points.map { point in
+            var sum = 0.0
+            for snapshot in point.snapshots {
+                let rows = try Row.fetchCursor(statement, arguments: ["snapshot": snapshot.id, "metric": filter.metric.rawValue])
+                while let row = try rows.next() {
+                    if try keys.keys(of: row[0]).contains(key) { sum += Double(row[1] as Int64) }
+                }
+            }
+            return sum / Double(point.snapshots.count)
+        }
+    }
+
+    /// The absolute noise floor per value: jemalloc's sampling cannot resolve much below half its mean sampling
+    /// interval for one stack in one snapshot; counts cannot be resolved below half an object or task.
+    private func noiseFloor(points: [SeriesPoint]) -> Double {
+        guard filter.metric.isBytes else { return 0.5 }
+        let period = points.flatMap(\.snapshots).map(\.samplePeriod).max() ?? 1
+        return max(0.5, 0.5 * Double(period))
+    }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}

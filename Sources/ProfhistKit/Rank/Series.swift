@@ -1,0 +1,185 @@
+import Foundation
+import GRDB
+
+/// The numbers a ranking can be about.
+public enum Metric: String, CaseIterable, Sendable {
+    case inuseSpace = "inuse_space"
+    case inuseObjects = "inuse_objects"
+    case allocSpace = "alloc_space"
+    case allocObjects = "alloc_objects"
+
+    /// Whether values are bytes (shown in KiB/MiB in tables).
+    public var isBytes: Bool { self == .inuseSpace || self == .allocSpace }
+}
+
+/// What a series' points are.
+public enum PointAxis: String, CaseIterable, Sendable {
+    /// One point per build, its value the mean of the build's snapshots; runs are replicates.
+    case build
+    /// One point per snapshot, in time order (growth inside one run, e.g. a soak).
+    case snapshot
+}
+
+/// What a row of `top` or `diff` stands for.
+public enum Grouping: String, CaseIterable, Sendable {
+    /// A whole stack (the default).
+    case stack
+    /// The leaf function: values of all stacks with that leaf added up (jeprof's flat).
+    case leaf
+    /// Every function: a stack's value counts once for each function in it (jeprof's cum).
+    case function
+}
+
+/// Which snapshots to look at.
+public struct SeriesFilter: Sendable {
+    public var kind = "heap"
+    public var metric = Metric.inuseSpace
+    /// Build names bounding the range, inclusive (in build order); nil for an open end.
+    public var fromBuild: String?
+    public var toBuild: String?
+    /// Epoch milliseconds bounding taken_at, inclusive.
+    public var since: Int64?
+    public var until: Int64?
+    public var run: String?
+    /// `key=value` labels that must all be present.
+    public var labels: [String] = []
+    /// Only these builds (diff selections).
+    public var builds: [String]?
+    /// Only this snapshot (diff selections).
+    public var snapshot: Int64?
+
+    public init() {}
+}
+
+/// One selected snapshot, placed on the series.
+public struct SeriesSnapshot: Sendable {
+    public var id: Int64
+    public var buildID: Int64
+    public var build: String
+    public var position: Int
+    public var runID: Int64
+    public var takenAt: Int64
+    public var total: Double
+    public var samplePeriod: Int64
+}
+
+/// A point of a series: one build, or one snapshot, with the snapshots that make it up.
+public struct SeriesPoint: Sendable {
+    /// The build name, or the snapshot's RFC 3339 time.
+    public var label: String
+    public var snapshots: [SeriesSnapshot]
+    /// Replicate index of each snapshot (its run's place among the point's runs).
+    public var replicateOf: [Int64: Int]
+    public var replicateCount: Int
+    /// Snapshots per replicate, to turn sums into run means.
+    public var snapshotsPerReplicate: [Int]
+}
+
+extension SeriesFilter {
+    /// Selects the snapshots and arranges them into points.
+    /// - Throws: `StoreError.noMatch` for an unknown build name.
+    public func points(_ db: Database, axis: PointAxis) throws -> [SeriesPoint] {
+        let snapshots = try select(db)
+        switch axis {
+        case .snapshot:
+            return snapshots.map { snapshot in
+                SeriesPoint(
+                    label: Timestamp.rfc3339(milliseconds: snapshot.takenAt), snapshots: [snapshot],
+                    replicateOf: [snapshot.id: 0], replicateCount: 1, snapshotsPerReplicate: [1])
+            }
+        case .build:
+            var points: [SeriesPoint] = []
+            var index: [Int64: Int] = [:]
+            for snapshot in snapshots {
+                if let i = index[snapshot.buildID] {
+                    points[i].snapshots.append(snapshot)
+                } else {
+                    index[snapshot.buildID] = points.count
+                    points.append(SeriesPoint(label: snapshot.build, snapshots: [snapshot], replicateOf: [:], replicateCount: 0, snapshotsPerReplicate: []))
+                }
+            }
+            for i in points.indices {
+                var runs: [Int64: Int] = [:]
+                for snapshot in points[i].snapshots {
+                    let replicate = runs[snapshot.runID] ?? runs.count
+                    runs[snapshot.runID] = replicate
+                    points[i].replicateOf[snapshot.id] = replicate
+                    if replicate == points[i].snapshotsPerReplicate.count { points[i].snapshotsPerReplicate.append(0) }
+                    points[i].snapshotsPerReplicate[replicate] += 1
+                }
+                points[i].replicateCount = runs.count
+            }
+            return points
+        }
+    }
+
+    func select(_ db: Database) throws -> [SeriesSnapshot] {
+        func position(_ name: String?) throws -> Int? {
+            guard let name else { return nil }
+            guard let position = try Int.fetchOne(db, sql: "SELECT position FROM build_order WHERE build = ?", arguments: [name]) else {
+                throw StoreError.noMatch("no build named '\(name)' (see 'profhist builds')")
+            }
+            return position
+        }
+        let labelsJSON = labels.isEmpty ? nil : "[" + labels.map(RowWriter.jsonString).joined(separator: ",") + "]"
+        let buildsJSON = builds.map { "[" + $0.map(RowWriter.jsonString).joined(separator: ",") + "]" }
+        let rows = try Row.fetchAll(
+            db, sql: try Store.query(named: "select_points"),
+            arguments: [
+                "kind": kind, "from_position": try position(fromBuild), "to_position": try position(toBuild), "since": since,
+                "until": until, "run": run, "labels": labelsJSON, "builds": buildsJSON, "snapshot": snapshot,
+            ])
+        return rows.map { row in
+            SeriesSnapshot(
+                id: row["snapshot_id"], buildID: row["build_id"], build: row["build"], position: row["position"],
+                runID: row["run_id"], takenAt: row["taken_at"], total: row["total"], samplePeriod: row["sample_period"])
+        }
+    }
+}
+
+/// Turns stack ids into the keys of a grouping (the stack itself, its leaf frame, or each of its functions),
+/// remembering each stack it has seen.
+final class GroupKeys {
+    let db: Database
+    let grouping: Grouping
+    private var cache: [Int64: [Int64]] = [:]
+    private let catalog: StackCatalog
+
+    init(db: Database, grouping: Grouping) {
+        self.db = db
+        self.grouping = grouping
+        self.catalog = StackCatalog(db: db)
+    }
+
+    func keys(of stack: Int64) throws -> [Int64] {
+        if grouping == .stack { return [stack] }
+        if let known = cache[stack] { return known }
+        let keys: [Int64]
+        switch grouping {
+        case .stack:
+            keys = [stack]
+        case .leaf:
+            keys = [try Int64.fetchOne(db, sql: "SELECT leaf_frame_id FROM stack WHERE id = ?", arguments: [stack]) ?? 0]
+        case .function:
+            keys = Array(Set(try catalog.frameIDs(of: stack)))
+        }
+        cache[stack] = keys
+        return keys
+    }
+
+    /// The leaf name and the folded stack (or the function name twice) of a key.
+    func describe(_ key: Int64) throws -> (leaf: String, stack: String) {
+        switch grouping {
+        case .stack:
+            let leaf = try String.fetchOne(
+                db,
+                sql: "SELECT s.value FROM stack AS st JOIN frame AS f ON f.id = st.leaf_frame_id JOIN string AS s ON s.id = f.name_id WHERE st.id = ?",
+                arguments: [key]) ?? ""
+            return (leaf, try catalog.folded(key))
+        case .leaf, .function:
+            let name = try String.fetchOne(
+                db, sql: "SELECT s.value FROM frame AS f JOIN string AS s ON s.id = f.name_id WHERE f.id = ?", arguments: [key]) ?? ""
+            return (name, name)
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+
+/// The statistics behind `top`, `diff` and `check`, as plain functions so the SQL aggregates and the ranking
+/// share one implementation. See `reference/regression-stats.md`.
+///
+/// Written by hand: no package on this platform provides Student's t distribution (swift-numerics has the
+/// gamma function but not the incomplete beta function that the t CDF needs).
+public enum Statistics {
+    // MARK: - Distributions
+
+    /// Two-sided p-value of Student's t with `df` degrees of freedom: P(|T| ≥ |t|).
+    public static func studentTwoSidedP(t: Double, df: Double) -> Double {
+        guard df > 0, !t.isNaN else { return 1 }
+        if t.isInfinite { return 0 }
+        let x = df / (df + t * t)
+        return min(1, max(0, regularizedIncompleteBeta(a: df / 2, b: 0.5, x: x)))
+    }
+
+    /// I_x(a, b), by the continued fraction of Numerical Recipes (Lentz's method), accurate to ~1e-12.
+    public static func regularizedIncompleteBeta(a: Double, b: Double, x: Double) -> Double {
+        if x <= 0 { return 0 }
+        if x >= 1 { return 1 }
+        let logFront = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x)
+        let front = exp(logFront)
+        if x < (a + 1) / (a + b + 2) {
+            return front * betaContinuedFraction(a: a, b: b, x: x) / a
+        }
+        return 1 - front * betaContinuedFraction(a: b, b: a, x: 1 - x) / b
+    }
+
+    private static func betaContinuedFraction(a: Double, b: Double, x: Double) -> Double {
+        let tiny = 1e-300
+        var c = 1.0
+        var d = 1 - (a + b) * x / (a + 1)
+        if abs(d) < tiny { d = tiny }
+        d = 1 / d
+        var h = d
+        for m in 1...300 {
+            let m = Double(m)
+            let m2 = 2 * m
+            var aa = m * (b - m) * x / ((a + m2 - 1) * (a + m2))
+            d = 1 + aa * d
+            if abs(d) < tiny { d = tiny }
+            c = 1 + aa / c
+            if abs(c) < tiny { c = tiny }
+            d = 1 / d
+            h *= d * c
+            aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1))
+            d = 1 + aa * d
+            if abs(d) < tiny { d = tiny }
+            c = 1 + aa / c
+            if abs(c) < tiny { c = tiny }
+            d = 1 / d
+            let delta = d * c
+            h *= delta
+            if abs(delta - 1) < 1e-14 { break }
+        }
+        return h
+    }
+
+    // MARK: - Slope
+
+    /// Least-squares slope of y over x.
+    public static func slope(x: [Double], y: [Double]) -> Double {
+        let n = Double(x.count)
+        guard x.count >= 2 else { return 0 }
+        let sx = x.reduce(0, +), sy = y.reduce(0, +)
+        let sxy = zip(x, y).reduce(0) { $0 + $1.0 * $1.1 }
+        let sxx = x.reduce(0) { $0 + $1 * $1 }
+        let denominator = n * sxx - sx * sx
+        return denominator == 0 ? 0 : (n * sxy - sx * sy) / denominator
+    }
+
+    /// The slope per point over x = 0..N-1 from sparse sums: Σy and Σxy over the points that have a value
+    /// (absent points are 0 and add nothing), since Σx and Σx² depend on N alone.
+    public static func sparseSlope(sumY: Double, sumXY: Double, points: Int) -> Double {
+        let n = Double(points)
+        guard points >= 2 else { return 0 }
+        let sx = n * (n - 1) / 2
+        let sxx = (n - 1) * n * (2 * n - 1) / 6
+        let denominator = n * sxx - sx * sx
+        return denominator == 0 ? 0 : (n * sumXY - sx * sumY) / denominator
+    }
+
+    // MARK: - Two-sample test
+
+    /// The result of comparing the values before and after a split.
+    public struct Shift: Sendable, Equatable {
+        public var meanBefore: Double
+        public var meanAfter: Double
+        public var t: Double
+        public var df: Double
+        /// Two-sided p-value of this split alone (not corrected for the search over splits).
+        public var p: Double
+    }
+
+    /// Summary of one sample: count, mean and unbiased variance.
+    public struct Moments: Sendable, Equatable {
+        public var count: Double = 0
+        public var sum: Double = 0
+        public var sumOfSquares: Double = 0
+
+        public init() {}
+
+        public init(_ values: [Double]) {
+            for value in values { add(value) }
+        }
+
+        public mutating func add(_ value: Double) {
+            count += 1
+            sum += value
+            sumOfSquares += value * value
+        }
+
+        public var mean: Double { count > 0 ? sum / count : 0 }
+        public var variance: Double {
+            guard count > 1 else { return 0 }
+            return max(0, (sumOfSquares - sum * sum / count) / (count - 1))
+        }
+
+        public static func - (a: Moments, b: Moments) -> Moments {
+            var result = Moments()
+            result.count = a.count - b.count
+            result.sum = a.sum - b.sum
+            result.sumOfSquares = a.sumOfSquares - b.sumOfSquares
+            return result
+        }
+    }
+
+    /// Compares two samples for a shift in mean.
+    ///
+    /// Welch's t when both sides have at least two values; otherwise Student's t with the pooled variance (a
+    /// single value has no spread of its own). Each side's variance is floored at `varianceFloor` so a side
+    /// that is constant (a stack that is 0 in every run before a leak) gives a finite, large t instead of ∞ or
+    /// NaN. With fewer than three values in all, nothing can be said: p = 1.
+    public static func shift(before: Moments, after: Moments, varianceFloor: Double) -> Shift {
+        let m1 = before.mean, m2 = after.mean
+        let n1 = before.count, n2 = after.count
+        guard n1 >= 1, n2 >= 1, n1 + n2 >= 3 else { return Shift(meanBefore: m1, meanAfter: m2, t: 0, df: 0, p: 1) }
+        let floor = max(varianceFloor, 1e-12)
+        let difference = m2 - m1
+        if n1 >= 2 && n2 >= 2 {
+            let a = max(before.variance, floor) / n1
+            let b = max(after.variance, floor) / n2
+            let t = difference / (a + b).squareRoot()
+            let df = (a + b) * (a + b) / (a * a / (n1 - 1) + b * b / (n2 - 1))
+            return Shift(meanBefore: m1, meanAfter: m2, t: t, df: df, p: studentTwoSidedP(t: t, df: df))
+        }
+        let df = n1 + n2 - 2
+        let pooled = max(((n1 - 1) * before.variance + (n2 - 1) * after.variance) / df, floor)
+        let t = difference / (pooled * (1 / n1 + 1 / n2)).squareRoot()
+        return Shift(meanBefore: m1, meanAfter: m2, t: t, df: df, p: studentTwoSidedP(t: t, df: df))
+    }
+
+    // MARK: - False discovery rate
+
+    /// Benjamini–Hochberg adjusted p-values (q-values), in the order given.
+    public static func benjaminiHochberg(_ pValues: [Double]) -> [Double] {
+        let m = pValues.count
+        guard m > 0 else { return [] }
+        let order = pValues.indices.sorted { pValues[$0] < pValues[$1] }
+        var adjusted = [Double](repeating: 1, count: m)
+        var running = 1.0
+        for rank in stride(from: m, through: 1, by: -1) {
+            let index = order[rank - 1]
+            running = min(running, pValues[index] * Double(m) / Double(rank))
+            adjusted[index] = min(1, running)
+        }
+        return adjusted
+    }
+}

@@ -1,0 +1,260 @@
+import ArgumentParser
+import Foundation
+import ProfhistKit
+
+extension Metric: ExpressibleByArgument {}
+extension PointAxis: ExpressibleByArgument {}
+extension Grouping: ExpressibleByArgument {}
+
+/// The direction of a ranking.
+enum RankOrder: String, CaseIterable, ExpressibleByArgument {
+    case grow, shrink
+}
+
+/// Filters shared by `top`, `diff` and `export`.
+struct SeriesOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Builds in range, inclusive, in build order: FROM..TO, FROM.. or ..TO.", valueName: "from..to"))
+    var builds: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only snapshots taken at or after this time (RFC 3339).", valueName: "time"))
+    var since: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only snapshots taken at or before this time (RFC 3339).", valueName: "time"))
+    var until: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only this run.", valueName: "name"))
+    var run: String?
+
+    @Option(name: .customLong("label"), help: ArgumentHelp("Only snapshots with this label (repeatable; all must match).", valueName: "key=value"))
+    var labels: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Snapshot kind.", valueName: "heap|tasks"))
+    var kind: String = "heap"
+
+    @Option(name: .long, help: ArgumentHelp("The number ranked: inuse_space (bytes), inuse_objects, alloc_space, alloc_objects.", valueName: "metric"))
+    var metric: Metric = .inuseSpace
+
+    @Option(name: .long, help: ArgumentHelp("Rows are whole stacks, leaf functions (jeprof's flat) or every function (jeprof's cum).", valueName: "stack|leaf|function"))
+    var group: Grouping = .stack
+
+    func validate() throws {
+        if let since, Timestamp.parse(since) == nil { throw ValidationError("--since '\(since)' is not an RFC 3339 time") }
+        if let until, Timestamp.parse(until) == nil { throw ValidationError("--until '\(until)' is not an RFC 3339 time") }
+        if let builds, !builds.contains("..") { throw ValidationError("--builds must be FROM..TO, FROM.. or ..TO") }
+        for label in labels where !label.contains("=") { throw ValidationError("--label '\(label)' must be key=value") }
+        if kind != "heap" && kind != "tasks" { throw ValidationError("--kind must be heap or tasks") }
+    }
+
+    var filter: SeriesFilter {
+        var filter = SeriesFilter()
+        filter.kind = kind
+        filter.metric = metric
+        if let builds, let range = builds.range(of: "..") {
+            let from = String(builds[..<range.lowerBound])
+            let to = String(builds[range.upperBound...])
+            filter.fromBuild = from.isEmpty ? nil : from
+            filter.toBuild = to.isEmpty ? nil : to
+        }
+        filter.since = since.flatMap(Timestamp.parse)
+        filter.until = until.flatMap(Timestamp.parse)
+        filter.run = run
+        filter.labels = labels
+        return filter
+    }
+}
+
+struct TopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "top",
+        abstract: "Rank stacks by growth across builds, with the build where growth began.",
+        discussion: """
+            Each stack's series has one point per build (the mean of the build's snapshots; runs are replicates) \
+            or, with --by snapshot, one per snapshot. A change point (the best Welch split, searched again inside \
+            each side) dates each shift; a stack is listed when a rise persists to the last point, is significant \
+            (p below --alpha after correction for the splits searched, and Benjamini-Hochberg q below 0.05 over \
+            every stack tested) and large enough (--min-delta, 0.1% of the heap, 5% of its own level). \
+            regressed_at is the first build (or time) after the shift.
+
+              profhist top                           # growth across all builds
+              profhist top --by snapshot --run soak  # growth inside one run
+              profhist top --order shrink            # fixed leaks, dated by the fix
+              profhist top --all --format csv        # every stack with its numbers
+
+            Machine columns: rank, stack_id, leaf, stack, first, last, delta, slope, p_value, regressed_at, \
+            q_value, before, after, change, share, significant, points.
+            """
+    )
+
+    @OptionGroup var series: SeriesOptions
+
+    @Option(name: .customLong("by"), help: ArgumentHelp("Points of the series.", valueName: "build|snapshot"))
+    var axis: PointAxis = .build
+
+    @Option(name: .long, help: ArgumentHelp("grow: biggest growth first; shrink: biggest fall first.", valueName: "grow|shrink"))
+    var order: RankOrder = .grow
+
+    @Option(name: .long, help: ArgumentHelp("Rows to show (0: all).", valueName: "n"))
+    var limit: Int = 20
+
+    @Option(name: .customLong("min-delta"), help: ArgumentHelp("Smallest change that counts, in the metric's units (bytes for inuse_space).", valueName: "amount"))
+    var minDelta: Double = 0
+
+    @Option(name: .long, help: ArgumentHelp("Significance level for a change point.", valueName: "p"))
+    var alpha: Double = 0.01
+
+    @Flag(name: .long, help: "Also list stacks that failed the tests, with their numbers.")
+    var all = false
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if limit < 0 { throw ValidationError("--limit must be 0 or more") }
+        if !(alpha > 0 && alpha < 1) { throw ValidationError("--alpha must be between 0 and 1") }
+        if minDelta < 0 { throw ValidationError("--min-delta must be 0 or more") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let opened = try store.openForReading()
+            var options = GrowthOptions()
+            options.axis = axis
+            options.grouping = series.group
+            options.growing = order == .grow
+            options.limit = limit
+            options.minDelta = minDelta
+            options.alpha = alpha
+            options.includeAll = all
+            let ranking = GrowthRanking(filter: series.filter, options: options)
+            let report = try opened.queue.read { db in try ranking.run(db) }
+            printGrowth(report, metric: series.metric, axis: axis, growing: order == .grow, output: output)
+        }
+    }
+}
+
+func printGrowth(_ report: GrowthReport, metric: Metric, axis: PointAxis, growing: Bool, output: OutputOptions) {
+    let unit: Column.Display = metric.isBytes ? .bytes : .number
+    if output.format == .table {
+        let runs = Set(report.replicates)
+        let replicateText = axis == .build ? (runs.count == 1 ? ", \(runs.first!) run(s) each" : ", \(runs.min() ?? 0)-\(runs.max() ?? 0) runs each") : ""
+        let span = report.points.isEmpty ? "" : " (\(report.points.first!) … \(report.points.last!))"
+        printError("\(report.points.count) \(axis == .build ? "builds" : "snapshots")\(span)\(replicateText); \(report.keysTested) stacks tested; \(metric.rawValue)")
+        if report.points.count < 3 {
+            printError("note: fewer than 3 points cannot show a significant change; use 'profhist diff' to compare two builds")
+        }
+        let writer = RowWriter(
+            format: .table,
+            columns: [
+                Column("rank", .number), Column("stack_id", .number), Column("leaf", maxWidth: 24), Column("trend"),
+                Column("last", unit), Column(growing ? "growth" : "fall", unit), Column("p_value"), Column("regressed_at", maxWidth: 20),
+            ], headers: output.headers)
+        for row in report.rows {
+            writer.write([
+                .integer(Int64(row.rank)), .integer(row.key), .text(row.leaf), .text(Sparkline.render(row.series)),
+                .real(row.last), .real(row.significant ? row.change : row.delta), .text(formatP(row.pValue)),
+                .text(row.regressedAt ?? ""),
+            ])
+        }
+        writer.finish()
+        if report.rows.isEmpty {
+            printError("no stack \(growing ? "grew" : "shrank") significantly; --all lists every stack with its numbers")
+        }
+        return
+    }
+    let writer = RowWriter(
+        format: output.format,
+        columns: [
+            Column("rank"), Column("stack_id"), Column("leaf"), Column("stack"), Column("first"), Column("last"), Column("delta"),
+            Column("slope"), Column("p_value"), Column("regressed_at"), Column("q_value"), Column("before"), Column("after"),
+            Column("change"), Column("share"), Column("significant"), Column("points"),
+        ], headers: output.headers)
+    for row in report.rows {
+        writer.write([
+            .integer(Int64(row.rank)), .integer(row.key), .text(row.leaf), .text(row.stack), .real(row.first), .real(row.last),
+            .real(row.delta), .real(row.slope), .real(row.pValue), row.regressedAt.map(Cell.text) ?? .text(""),
+            .real(row.qValue), .real(row.before), .real(row.after), .real(row.change), .real(row.share),
+            .integer(row.significant ? 1 : 0), .integer(Int64(report.points.count)),
+        ])
+    }
+    writer.finish()
+}
+
+func formatP(_ p: Double) -> String {
+    if p >= 0.001 { return String(format: "%.3f", p) }
+    if p == 0 { return "<1e-300" }
+    return String(format: "%.0e", p)
+}
+
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Compare two builds (or snapshots) stack by stack.",
+        discussion: """
+            jeprof --base done across builds: stacks are matched by function names, so two different binaries \
+            compare correctly. A build's value is the mean of its snapshots.
+
+              profhist diff --base v1.4.0 --target v1.5.0
+              profhist diff --base snapshot:12 --target snapshot:19 --group leaf
+
+            Machine columns: stack_id, leaf, stack, base, target, delta, delta_pct (percent of the base total).
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The base: a build name or snapshot:ID.", valueName: "selection"))
+    var base: String
+
+    @Option(name: .long, help: ArgumentHelp("The target: a build name or snapshot:ID.", valueName: "selection"))
+    var target: String
+
+    @OptionGroup var series: SeriesOptions
+
+    @Option(name: .long, help: ArgumentHelp("grow: biggest increase first; shrink: biggest decrease first.", valueName: "grow|shrink"))
+    var order: RankOrder = .grow
+
+    @Option(name: .long, help: ArgumentHelp("Rows to show (0: all).", valueName: "n"))
+    var limit: Int = 20
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard DiffSelection(base) != nil else { throw ValidationError("--base must be a build name or snapshot:ID") }
+        guard DiffSelection(target) != nil else { throw ValidationError("--target must be a build name or snapshot:ID") }
+        if limit < 0 { throw ValidationError("--limit must be 0 or more") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let opened = try store.openForReading()
+            var diff = HeapDiff(base: DiffSelection(base)!, target: DiffSelection(target)!, filter: series.filter)
+            diff.grouping = series.group
+            diff.growing = order == .grow
+            diff.limit = limit
+            let result = try opened.queue.read { db in try diff.run(db) }
+            let unit: Column.Display = series.metric.isBytes ? .bytes : .number
+            if output.format == .table {
+                let total = series.metric.isBytes ? ByteCount.human(result.targetTotal - result.baseTotal) : RowWriter.number(result.targetTotal - result.baseTotal)
+                printError("\(base) (\(result.baseSnapshots) snapshots) → \(target) (\(result.targetSnapshots) snapshots): total \(total)")
+                let writer = RowWriter(
+                    format: .table,
+                    columns: [
+                        Column("stack_id", .number), Column("leaf", maxWidth: 36), Column("base", unit), Column("target", unit),
+                        Column("delta", unit), Column("delta_pct", .number),
+                    ], headers: output.headers)
+                for row in result.rows {
+                    writer.write([.integer(row.key), .text(row.leaf), .real(row.base), .real(row.target), .real(row.delta), .text(String(format: "%+.1f%%", row.percentOfBase))])
+                }
+                writer.finish()
+                return
+            }
+            let writer = RowWriter(
+                format: output.format,
+                columns: [Column("stack_id"), Column("leaf"), Column("stack"), Column("base"), Column("target"), Column("delta"), Column("delta_pct")],
+                headers: output.headers)
+            for row in result.rows {
+                writer.write([.integer(row.key), .text(row.leaf), .text(row.stack), .real(row.base), .real(row.target), .real(row.delta), .real(row.percentOfBase)])
+            }
+            writer.finish()
+        }
+    }
+}
