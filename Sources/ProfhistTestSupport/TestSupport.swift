@@ -72,11 +72,14 @@ public enum Fixtures {
 
     /// Runs the C program under jemalloc profiling and returns its dumps, in order.
     public static func runLeakyC(
-        _ program: URL, prefix: URL, phases: Int = 2, leakKiB: Int = 256, growthKiB: Int = 0, lgSample: Int = 10
+        _ program: URL, prefix: URL, phases: Int = 2, leakKiB: Int = 256, growthKiB: Int = 0, fromPhase: Int = 0,
+        lgSample: Int = 10, seed: Int? = nil
     ) throws -> [URL] {
+        var environment = ["MALLOC_CONF": "prof:true,lg_prof_sample:\(lgSample)"]
+        if let seed { environment["LEAKY_SEED"] = String(seed) }
         let result = try run(
-            program.path, [prefix.path, String(phases), String(leakKiB), String(growthKiB)],
-            environment: ["MALLOC_CONF": "prof:true,lg_prof_sample:\(lgSample)"])
+            program.path, [prefix.path, String(phases), String(leakKiB), String(growthKiB), String(fromPhase)],
+            environment: environment)
         guard result.status == 0 else { throw FixtureError.failed("\(program.lastPathComponent): \(result.stderr)") }
         return (0..<phases).map { URL(fileURLWithPath: "\(prefix.path).\($0).heap") }
     }
@@ -117,6 +120,59 @@ public enum Fixtures {
     @discardableResult
     public static func profhist(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
         try run(profhistExecutable.path, arguments, environment: environment)
+    }
+}
+
+/// A history of builds of `leaky.c`, several runs each, ingested into a store: the real series the ranking
+/// tests and benchmarks use.
+public struct LeakyHistory: @unchecked Sendable {
+    /// One build: its name and compile-time switches.
+    public struct Build: Sendable {
+        public var name: String
+        public var defines: [String]
+        public init(name: String, defines: [String]) {
+            self.name = name
+            self.defines = defines
+        }
+    }
+
+    public var folder: URL
+    public var store: Store
+    /// Dumps per build, in run order, and the program of each build.
+    public var dumps: [String: [URL]] = [:]
+    public var programs: [String: URL] = [:]
+    public var snapshotIDs: [URL: Int64] = [:]
+
+    /// Compiles each build, runs it `runs` times, and ingests every dump with times in build order. `seed` makes
+    /// the noisy stack's run-to-run noise reproducible (nil: seeded by process id).
+    public static func make(
+        builds: [Build], runs: Int, phases: Int = 1, leakKiB: Int = 256, growthKiB: Int = 2048, lgSample: Int = 12,
+        seed: Int? = 1
+    ) throws -> LeakyHistory {
+        let folder = try Fixtures.temporaryFolder("profhist-history")
+        let store = try Store(path: folder.appendingPathComponent("history.db").path, create: true)
+        var history = LeakyHistory(folder: folder, store: store)
+        let start = Timestamp.parse("2026-03-01T00:00:00Z")!
+        for (b, build) in builds.enumerated() {
+            let directory = folder.appendingPathComponent(build.name)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let program = try Fixtures.buildLeakyC(in: directory, name: "leaky", defines: build.defines)
+            history.programs[build.name] = program
+            let pipeline = IngestPipeline(openStore: { store }, binaries: [try BinaryCandidate(path: program.path)], llvm: LLVMSymbolizer.locate())
+            for r in 0..<runs {
+                let dumps = try Fixtures.runLeakyC(
+                    program, prefix: directory.appendingPathComponent("run\(r)"), phases: phases, leakKiB: leakKiB,
+                    growthKiB: growthKiB, lgSample: lgSample, seed: seed.map { $0 + b * 100 + r })
+                for (p, dump) in dumps.enumerated() {
+                    let at = start + Int64(b) * 3_600_000 + Int64(r) * 600_000 + Int64(p) * 60_000
+                    let report = try pipeline.ingest(
+                        path: dump.path, format: .auto, options: IngestOptions(build: build.name, run: "run\(r)", takenAt: at))
+                    if case .stored(let id, _, _) = report.outcome { history.snapshotIDs[dump] = id }
+                }
+                history.dumps[build.name, default: []] += dumps
+            }
+        }
+        return history
     }
 }
 

@@ -28,22 +28,46 @@ public struct ChangePointDetector: Sendable {
     /// The best split of the whole series, whether or not it is significant (for reporting).
     public func bestSplit(_ points: [[Double]]) -> Change? {
         let prefix = ChangePointDetector.prefixMoments(points)
-        return best(in: 0..<points.count, prefix: prefix)
+        return best(in: 0..<points.count, prefix: prefix, within: ChangePointDetector.withinVariance(points))
     }
 
     /// Every significant change point, sorted by index.
     public func changes(_ points: [[Double]]) -> [Change] {
         let prefix = ChangePointDetector.prefixMoments(points)
+        let within = ChangePointDetector.withinVariance(points)
         var found: [Change] = []
         var pending = [0..<points.count]
         while let range = pending.popLast(), found.count < maximumChanges {
-            guard range.count >= 2, let change = best(in: range, prefix: prefix) else { continue }
-            guard change.pAdjusted < alpha, abs(change.shift.meanAfter - change.shift.meanBefore) >= minimumShift else { continue }
-            found.append(change)
-            pending.append(range.lowerBound..<change.index)
-            pending.append(change.index..<range.upperBound)
+            guard range.count >= 2, let change = best(in: range, prefix: prefix, within: within) else { continue }
+            if change.pAdjusted < alpha, abs(change.shift.meanAfter - change.shift.meanBefore) >= minimumShift {
+                found.append(change)
+                pending.append(range.lowerBound..<change.index)
+                pending.append(change.index..<range.upperBound)
+            } else if let (start, end) = bestInterval(in: range, prefix: prefix, within: within) {
+                // No single split, but a stretch in the middle differs from both sides (a leak that came and
+                // went, a dip): circular binary segmentation's test of an interval against the rest.
+                found.append(start)
+                found.append(end)
+                pending.append(range.lowerBound..<start.index)
+                pending.append(start.index..<end.index)
+                pending.append(end.index..<range.upperBound)
+            }
         }
-        return found.sorted { $0.index < $1.index }
+        found.sort { $0.index < $1.index }
+        // Binary segmentation is greedy: a split found early may sit off its true place once its neighbours are
+        // known. Place each one again as the best split between the changes around it.
+        for _ in 0..<2 {
+            for i in found.indices {
+                let lower = i > 0 ? found[i - 1].index : 0
+                let upper = i + 1 < found.count ? found[i + 1].index : points.count
+                if let refined = best(in: lower..<upper, prefix: prefix, within: within), refined.pAdjusted < alpha {
+                    found[i] = refined
+                }
+            }
+        }
+        var unique: [Change] = []
+        for change in found where unique.last?.index != change.index { unique.append(change) }
+        return unique
     }
 
     /// Moments of all replicate values of points [0, i), for i in 0...N.
@@ -58,7 +82,52 @@ public struct ChangePointDetector: Sendable {
         return result
     }
 
-    private func best(in range: Range<Int>, prefix: [Statistics.Moments]) -> Change? {
+    /// The pooled variance of replicates around their own point's mean: the run-to-run noise of the stack,
+    /// which a change between points does not inflate. 0 when no point has two replicates.
+    ///
+    /// A segment's variance is never taken below it: three runs that happen to agree closely must not make a
+    /// noisy stack look significant.
+    static func withinVariance(_ points: [[Double]]) -> Double {
+        var squares = 0.0
+        var degrees = 0.0
+        for values in points where values.count >= 2 {
+            let mean = values.reduce(0, +) / Double(values.count)
+            squares += values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+            degrees += Double(values.count - 1)
+        }
+        return degrees > 0 ? squares / degrees : 0
+    }
+
+    /// The most significant interval [k1, k2) strictly inside `range` against the rest of the range, when it
+    /// passes `alpha` after correction for the number of intervals tried. Ranges longer than 200 points are
+    /// not searched (the search is quadratic).
+    private func bestInterval(in range: Range<Int>, prefix: [Statistics.Moments], within: Double) -> (Change, Change)? {
+        guard range.count >= 3, range.count <= 200 else { return nil }
+        let lo = range.lowerBound, hi = range.upperBound
+        let pairs = Double((range.count - 1) * (range.count - 2) / 2)
+        var bestPair: (k1: Int, k2: Int, shift: Statistics.Shift)? = nil
+        for k1 in (lo + 1)..<(hi - 1) {
+            for k2 in (k1 + 1)..<hi {
+                let inside = prefix[k2] - prefix[k1]
+                let outside = (prefix[k1] - prefix[lo]) + (prefix[hi] - prefix[k2])
+                let scale = max(abs(inside.mean), abs(outside.mean))
+                let floor = max(pow(relativeNoise * scale, 2) + absoluteNoise * absoluteNoise, within)
+                let shift = Statistics.shift(before: outside, after: inside, varianceFloor: floor)
+                if bestPair == nil || abs(shift.t) > abs(bestPair!.shift.t) + 1e-12 { bestPair = (k1, k2, shift) }
+            }
+        }
+        guard let pair = bestPair else { return nil }
+        let p = min(1, pair.shift.p * pairs)
+        guard p < alpha, abs(pair.shift.meanAfter - pair.shift.meanBefore) >= minimumShift else { return nil }
+        let before = prefix[pair.k1] - prefix[lo]
+        let inside = prefix[pair.k2] - prefix[pair.k1]
+        let after = prefix[hi] - prefix[pair.k2]
+        let start = Statistics.Shift(meanBefore: before.mean, meanAfter: inside.mean, t: pair.shift.t, df: pair.shift.df, p: pair.shift.p)
+        let end = Statistics.Shift(meanBefore: inside.mean, meanAfter: after.mean, t: -pair.shift.t, df: pair.shift.df, p: pair.shift.p)
+        return (Change(index: pair.k1, shift: start, pAdjusted: p), Change(index: pair.k2, shift: end, pAdjusted: p))
+    }
+
+    private func best(in range: Range<Int>, prefix: [Statistics.Moments], within: Double) -> Change? {
         guard range.count >= 2 else { return nil }
         var bestChange: Change? = nil
         let splits = Double(range.count - 1)
@@ -66,7 +135,7 @@ public struct ChangePointDetector: Sendable {
             let before = prefix[k] - prefix[range.lowerBound]
             let after = prefix[range.upperBound] - prefix[k]
             let scale = max(abs(before.mean), abs(after.mean))
-            let floor = pow(relativeNoise * scale, 2) + absoluteNoise * absoluteNoise
+            let floor = max(pow(relativeNoise * scale, 2) + absoluteNoise * absoluteNoise, within)
             let shift = Statistics.shift(before: before, after: after, varianceFloor: floor)
             if bestChange == nil || abs(shift.t) > abs(bestChange!.shift.t) + 1e-12 {
                 bestChange = Change(index: k, shift: shift, pAdjusted: min(1, shift.p * splits))

@@ -108,9 +108,13 @@ public struct GrowthRanking {
             var pointSum: [Int64: Double] = [:]
             for snapshot in point.snapshots {
                 let rows = try Row.fetchCursor(statement, arguments: ["snapshot": snapshot.id, "metric": filter.metric.rawValue])
-                while let row = try rows.next() {
-                    let value = Double(row[1] as Int64)
-                    for key in try keys.keys(of: row[0]) { pointSum[key, default: 0] += value }
+                if options.grouping == .stack {
+                    while let row = try rows.next() { pointSum[row[0], default: 0] += Double(row[1] as Int64) }
+                } else {
+                    while let row = try rows.next() {
+                        let value = Double(row[1] as Int64)
+                        for key in try keys.keys(of: row[0]) { pointSum[key, default: 0] += value }
+                    }
                 }
             }
             let count = Double(point.snapshots.count)
@@ -189,6 +193,16 @@ public struct GrowthRanking {
                     row.change = move.amount
                     let relative = abs(move.amount) >= options.minRelative * abs(levelBefore)
                     row.significant = relative && abs(move.amount) >= floor
+                } else if let trend = trendMove(means: means, floor: floor), trend.p < options.alpha {
+                    // No persistent level shift, but a monotonic trend (a leak that grows a little with every
+                    // build, or every snapshot of a soak): dated where the line leaves the flat baseline.
+                    row.pValue = trend.p
+                    row.regressedAt = points[trend.onset].label
+                    row.before = trend.baseline
+                    row.after = entry.last
+                    row.change = entry.last - trend.baseline
+                    let relative = abs(row.change) >= options.minRelative * abs(trend.baseline)
+                    row.significant = relative && abs(row.change) >= floor && (row.change > 0) == options.growing
                 } else if let best = detector.bestSplit(replicates) {
                     row.pValue = best.pAdjusted
                 }
@@ -225,6 +239,14 @@ public struct GrowthRanking {
         return GrowthReport(
             rows: rows, points: points.map(\.label), replicates: points.map(\.replicateCount), keysTested: sums.count,
             meanTotal: meanTotal)
+    }
+
+    /// A monotonic trend in the requested direction (Mann–Kendall on the point means), its onset and baseline.
+    private func trendMove(means: [Double], floor: Double) -> (p: Double, onset: Int, baseline: Double)? {
+        let test = Statistics.mannKendall(means)
+        guard test.s != 0, (test.s > 0) == options.growing else { return nil }
+        let onset = Statistics.trendOnset(means)
+        return (test.p, onset.index, onset.baseline)
     }
 
     /// Point means of one key (for rows that skipped the full analysis).

@@ -118,6 +118,14 @@ public enum Statistics {
             return max(0, (sumOfSquares - sum * sum / count) / (count - 1))
         }
 
+        public static func + (a: Moments, b: Moments) -> Moments {
+            var result = Moments()
+            result.count = a.count + b.count
+            result.sum = a.sum + b.sum
+            result.sumOfSquares = a.sumOfSquares + b.sumOfSquares
+            return result
+        }
+
         public static func - (a: Moments, b: Moments) -> Moments {
             var result = Moments()
             result.count = a.count - b.count
@@ -150,6 +158,55 @@ public enum Statistics {
         let pooled = max(((n1 - 1) * before.variance + (n2 - 1) * after.variance) / df, floor)
         let t = difference / (pooled * (1 / n1 + 1 / n2)).squareRoot()
         return Shift(meanBefore: m1, meanAfter: m2, t: t, df: df, p: studentTwoSidedP(t: t, df: df))
+    }
+
+    // MARK: - Trend
+
+    /// The Mann–Kendall trend test over values in order: S = Σ_{i<j} sign(y_j − y_i), its variance corrected for
+    /// ties, and the two-sided p-value of Z = (S − sign S)/√Var(S) from the normal distribution.
+    public static func mannKendall(_ y: [Double]) -> (s: Double, z: Double, p: Double) {
+        let n = y.count
+        guard n >= 3 else { return (0, 0, 1) }
+        var s = 0.0
+        for i in 0..<(n - 1) {
+            for j in (i + 1)..<n {
+                if y[j] > y[i] { s += 1 } else if y[j] < y[i] { s -= 1 }
+            }
+        }
+        var ties = 0.0
+        var counts: [Double: Double] = [:]
+        for value in y { counts[value, default: 0] += 1 }
+        for t in counts.values where t > 1 { ties += t * (t - 1) * (2 * t + 5) }
+        let nn = Double(n)
+        let variance = (nn * (nn - 1) * (2 * nn + 5) - ties) / 18
+        guard variance > 0 else { return (s, 0, 1) }
+        let z = s == 0 ? 0 : (s - (s > 0 ? 1 : -1)) / variance.squareRoot()
+        return (s, z, min(1, erfc(abs(z) / 2.0.squareRoot())))
+    }
+
+    /// Where a rise (or fall) that continues to the end began: the k minimising the squared error of "flat
+    /// before k, a straight line from k on" over the point means (k = 0: a line over the whole series).
+    /// - Returns: k and the baseline (mean before k; the line's start for k = 0).
+    public static func trendOnset(_ y: [Double]) -> (index: Int, baseline: Double) {
+        let n = y.count
+        guard n >= 3 else { return (0, y.first ?? 0) }
+        var best = (index: 0, error: Double.infinity, baseline: y[0])
+        for k in 0...(n - 2) {
+            let flat = y[0..<k]
+            let mean = flat.isEmpty ? 0 : flat.reduce(0, +) / Double(flat.count)
+            var error = flat.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+            let x = (k..<n).map(Double.init)
+            let tail = Array(y[k..<n])
+            let b = slope(x: x, y: tail)
+            let a = tail.reduce(0, +) / Double(tail.count) - b * x.reduce(0, +) / Double(x.count)
+            for (xi, yi) in zip(x, tail) { error += (yi - a - b * xi) * (yi - a - b * xi) }
+            // Prefer the later onset on (near) ties: a flat stretch explained as flat, not as a line.
+            let tolerance = best.error.isFinite ? 1e-9 * max(1, best.error) : 0
+            if error < best.error - tolerance || (abs(error - best.error) <= tolerance && k > best.index) {
+                best = (k, error, k == 0 ? a : mean)
+            }
+        }
+        return (best.index, best.baseline)
     }
 
     // MARK: - False discovery rate

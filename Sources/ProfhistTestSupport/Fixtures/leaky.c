@@ -2,18 +2,22 @@
 // Used by profhist's tests and by the README's demo.
 //
 //   gcc -O1 -g -fno-omit-frame-pointer leaky.c -o leaky -ljemalloc -lpthread
-//   MALLOC_CONF=prof:true,lg_prof_sample:10 ./leaky out/run PHASES LEAK_KIB [GROWTH_KIB]
+//   MALLOC_CONF=prof:true,lg_prof_sample:10 ./leaky out/run PHASES LEAK_KIB [GROWTH_KIB [FROM_PHASE]]
 //
-// Runs PHASES phases and dumps `out/run.N.heap` after each. Every phase allocates the same steady amounts
-// through fixed paths, and `leaky_cache` keeps LEAK_KIB KiB more each phase (a leak inside one run). With
-// -DLEAK_SINCE_BUILD the program also keeps GROWTH_KIB KiB in `session_registry`, a leak that only builds
-// compiled with that flag have. -DEXTRA_CODE adds code before the others so that every address moves, as in
-// a new build of the same source.
+// Runs PHASES phases and dumps `out/run.N.heap` after each. Phase 0 allocates steady amounts through fixed
+// paths; `leaky_cache` keeps LEAK_KIB KiB more in each phase from FROM_PHASE on (default 0): a leak inside one
+// run that starts at a known time. Build-time switches make a history of builds:
+//   -DLEAK_SINCE_BUILD   `session_registry` keeps GROWTH_KIB KiB per phase (a leak that begins at a build)
+//   -DLEGACY_POOL        `legacy_pool` keeps 1.5 MiB (a leak that a later build fixes by dropping the flag)
+//   -DBIG_BUFFERS=N      `big_buffers` keeps N blocks of 64 KiB (default 40; more is a size regression)
+//   -DEXTRA_CODE         code before the others, so every address moves as in a new build of the same source
+// `noisy_buffers` keeps a random 200-600 KiB per run: a flat stack with real run-to-run noise.
 #include <jemalloc/jemalloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define NOINLINE __attribute__((noinline))
 
@@ -38,6 +42,10 @@ NOINLINE void small_objects(int n) {
 }
 
 NOINLINE void middle_layer(int n) { small_objects(n); }
+
+#ifndef BIG_BUFFERS
+#define BIG_BUFFERS 40
+#endif
 
 NOINLINE void big_buffers(int n) {
     for (int i = 0; i < n; i++) keep(calloc(1, 64 * 1024));
@@ -80,6 +88,25 @@ NOINLINE void session_registry(int kib) {
 }
 #endif
 
+#ifdef LEGACY_POOL
+NOINLINE void legacy_pool(void) {
+    for (int i = 0; i < 96; i++) keep(malloc(16384));
+}
+#endif
+
+NOINLINE void noisy_buffers(void) {
+    // Seeded per process (or by LEAKY_SEED, for reproducible tests): each run keeps a different amount, the
+    // expectation is the same in every build.
+    const char *fixed = getenv("LEAKY_SEED");
+    unsigned seed = fixed ? (unsigned)atoi(fixed) * 2654435761u : (unsigned)getpid() * 2654435761u;
+    int kib = 200 + (int)(rand_r(&seed) % 401);
+    for (int i = 0; i < kib / 4; i++) keep(malloc(4096));
+}
+
+// 64 KiB per phase (sampled even at lg_prof_sample:12), so that dumps of consecutive phases never have
+// identical content (profhist skips a file whose content it has stored before).
+NOINLINE void phase_marker(void) { keep(malloc(65536)); }
+
 static void *worker_thread(void *arg) {
     int n = *(int *)arg;
     for (int i = 0; i < n; i++) keep(malloc(300));
@@ -104,13 +131,14 @@ static int dump(const char *prefix, int phase) {
 
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: leaky PREFIX PHASES LEAK_KIB [GROWTH_KIB]\n");
+        fprintf(stderr, "usage: leaky PREFIX PHASES LEAK_KIB [GROWTH_KIB [FROM_PHASE]]\n");
         return 64;
     }
     const char *prefix = argv[1];
     int phases = atoi(argv[2]);
     int leak_kib = atoi(argv[3]);
     int growth_kib = argc > 4 ? atoi(argv[4]) : 0;
+    int from_phase = argc > 5 ? atoi(argv[5]) : 0;
     (void)growth_kib;
 #ifdef EXTRA_CODE
     if (extra_padding_function(3) < 0) return 2;
@@ -119,14 +147,19 @@ int main(int argc, char **argv) {
         if (phase == 0) {
             small_objects(2000);
             middle_layer(1000);
-            big_buffers(40);
+            big_buffers(BIG_BUFFERS);
             grow_with_realloc(300);
             duplicate_strings(500);
             aligned_blocks(200);
             recurse_then_allocate(12, 200);
             allocate_in_thread(1000);
+            noisy_buffers();
+#ifdef LEGACY_POOL
+            legacy_pool();
+#endif
         }
-        leaky_cache(leak_kib);
+        phase_marker();
+        if (phase >= from_phase) leaky_cache(leak_kib);
 #ifdef LEAK_SINCE_BUILD
         session_registry(growth_kib);
 #endif
