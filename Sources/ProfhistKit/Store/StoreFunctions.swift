@@ -7,6 +7,16 @@ public enum StoreFunctions {
     public static func register(in db: Database) throws {
         db.add(function: rfc3339)
         db.add(function: epochSeconds)
+        db.add(function: studentP)
+        db.add(function: DatabaseFunction("ls_slope", argumentCount: 2, pure: true, aggregate: SlopeAggregate.self))
+        db.add(function: DatabaseFunction("change_point", argumentCount: 2, pure: true, aggregate: ChangePointAggregate.self))
+        db.add(function: DatabaseFunction("trend_p", argumentCount: 2, pure: true, aggregate: TrendAggregate.self))
+    }
+
+    /// `student_p(t, df)`: two-sided p-value of Student's t.
+    static let studentP = DatabaseFunction("student_p", argumentCount: 2, pure: true) { values in
+        guard let t = Double.fromDatabaseValue(values[0]), let df = Double.fromDatabaseValue(values[1]) else { return nil }
+        return Statistics.studentTwoSidedP(t: t, df: df)
     }
 
     /// `rfc3339(ms)`: epoch milliseconds as RFC 3339 UTC text, `2026-01-02T00:10:00Z` (fraction only when
@@ -103,4 +113,59 @@ public enum Timestamp {
         let seconds = Int64(days) * 86400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
         return seconds * 1000 + Int64(millis)
     }
+}
+
+// MARK: - Aggregates
+
+/// Collects (x, y) rows; rows with the same x are replicates of one point. Points are ordered by x.
+struct PointCollector {
+    var values: [Double: [Double]] = [:]
+
+    mutating func add(_ arguments: [DatabaseValue]) {
+        guard let x = Double.fromDatabaseValue(arguments[0]) else { return }
+        values[x, default: []].append(Double.fromDatabaseValue(arguments[1]) ?? 0)
+    }
+
+    var xs: [Double] { values.keys.sorted() }
+    var points: [[Double]] { xs.map { values[$0] ?? [] } }
+    var means: [Double] { points.map { $0.isEmpty ? 0 : $0.reduce(0, +) / Double($0.count) } }
+}
+
+/// `ls_slope(x, y)`: least-squares slope of y over x (NULL y counts as 0; rows with equal x are replicates).
+struct SlopeAggregate: DatabaseAggregate {
+    var x: [Double] = []
+    var y: [Double] = []
+    mutating func step(_ arguments: [DatabaseValue]) {
+        guard let xi = Double.fromDatabaseValue(arguments[0]) else { return }
+        x.append(xi)
+        y.append(Double.fromDatabaseValue(arguments[1]) ?? 0)
+    }
+    func finalize() -> DatabaseValueConvertible? { x.count >= 2 ? Statistics.slope(x: x, y: y) : nil }
+}
+
+/// `change_point(x, y)`: the most significant level shift (binary segmentation with Welch's t, as `top` uses),
+/// as JSON: {"x": first x after the shift, "before": mean, "after": mean, "p": corrected p-value,
+/// "changes": number of significant shifts}; `{"x": null, ...}` when none is significant.
+struct ChangePointAggregate: DatabaseAggregate {
+    var collector = PointCollector()
+    mutating func step(_ arguments: [DatabaseValue]) { collector.add(arguments) }
+    func finalize() -> DatabaseValueConvertible? {
+        let xs = collector.xs
+        let points = collector.points
+        guard points.count >= 2 else { return nil }
+        let detector = ChangePointDetector()
+        let changes = detector.changes(points)
+        let chosen = changes.min { $0.pAdjusted < $1.pAdjusted } ?? detector.bestSplit(points)
+        guard let change = chosen else { return nil }
+        let significant = !changes.isEmpty
+        return "{\"x\":\(significant ? RowWriter.number(xs[change.index]) : "null"),\"before\":\(RowWriter.number(change.shift.meanBefore)),"
+            + "\"after\":\(RowWriter.number(change.shift.meanAfter)),\"p\":\(change.pAdjusted),\"changes\":\(changes.count)}"
+    }
+}
+
+/// `trend_p(x, y)`: two-sided p-value of the Mann–Kendall trend test over the point means, ordered by x.
+struct TrendAggregate: DatabaseAggregate {
+    var collector = PointCollector()
+    mutating func step(_ arguments: [DatabaseValue]) { collector.add(arguments) }
+    func finalize() -> DatabaseValueConvertible? { Statistics.mannKendall(collector.means).p }
 }
