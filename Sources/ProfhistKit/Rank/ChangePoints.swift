@@ -13,7 +13,7 @@ public struct ChangePointDetector: Sendable {
     /// ...and at least this absolute amount (sampling granularity).
     public var absoluteNoise: Double = 0.5
     /// At most this many change points per series.
-    public var maximumChanges = 6
+    public var maximumChanges = 12
 
     public init() {}
 
@@ -36,8 +36,11 @@ public struct ChangePointDetector: Sendable {
         let prefix = ChangePointDetector.prefixMoments(points)
         let within = ChangePointDetector.withinVariance(points)
         var found: [Change] = []
+        // Earliest ranges first: with a budget of changes, the onset of growth matters more than late detail.
         var pending = [0..<points.count]
-        while let range = pending.popLast(), found.count < maximumChanges {
+        while !pending.isEmpty, found.count < maximumChanges {
+            pending.sort { $0.lowerBound > $1.lowerBound }
+            let range = pending.removeLast()
             guard range.count >= 2, let change = best(in: range, prefix: prefix, within: within) else { continue }
             if change.pAdjusted < alpha, abs(change.shift.meanAfter - change.shift.meanBefore) >= minimumShift {
                 found.append(change)

@@ -187,12 +187,23 @@ public struct GrowthRanking {
                     let levelBefore = history.levels.last(where: { $0.end <= move.change.index })?.mean
                 {
                     row.pValue = move.change.pAdjusted
-                    row.regressedAt = points[move.change.index].label
-                    row.before = levelBefore
+                    var onset = move.change.index
+                    var baseline = levelBefore
+                    // A staircase of rises is a trend: date it where a line leaves the flat baseline, which the
+                    // greedy splits may place late.
+                    let rises = history.changes.filter { ($0.shift.meanAfter > $0.shift.meanBefore) == options.growing }
+                    if rises.count >= 2, let trend = trendMove(means: means, floor: floor), trend.p < options.alpha,
+                        trend.onset < onset
+                    {
+                        onset = trend.onset
+                        baseline = trend.baseline
+                    }
+                    row.regressedAt = points[onset].label
+                    row.before = baseline
                     row.after = history.levels.last?.mean ?? entry.last
-                    row.change = move.amount
-                    let relative = abs(move.amount) >= options.minRelative * abs(levelBefore)
-                    row.significant = relative && abs(move.amount) >= floor
+                    row.change = row.after - baseline
+                    let relative = abs(row.change) >= options.minRelative * abs(baseline)
+                    row.significant = relative && abs(row.change) >= floor && (row.change > 0) == options.growing
                 } else if let trend = trendMove(means: means, floor: floor), trend.p < options.alpha {
                     // No persistent level shift, but a monotonic trend (a leak that grows a little with every
                     // build, or every snapshot of a soak): dated where the line leaves the flat baseline.
