@@ -53,14 +53,19 @@ CREATE TABLE stack (
     leaf_frame_id INTEGER NOT NULL REFERENCES frame (id)
 );
 
--- Where the frames of a stack were in one build, for display only (never part of identity): a blob of
--- unsigned LEB128 varints, three per frame from the root: file string id (0: unknown), line (0: unknown),
--- and 1 if the frame was inlined into its caller, else 0. One row per (stack, build), written by the first
--- snapshot of the build that has the stack.
+-- Where the frames of a stack were, for display only (never part of identity): a blob of unsigned LEB128
+-- varints, three per frame from the root: file string id (0: unknown), line (0: unknown), and 1 if the frame
+-- was inlined into its caller, else 0. Interned: builds whose lines did not move share one row.
+CREATE TABLE location_set (
+    id INTEGER PRIMARY KEY,
+    frames BLOB NOT NULL UNIQUE
+);
+
+-- The locations of a stack's frames in one build, written by the first snapshot of the build that has it.
 CREATE TABLE stack_location (
     stack_id INTEGER NOT NULL REFERENCES stack (id),
     build_id INTEGER NOT NULL REFERENCES build (id) ON DELETE CASCADE,
-    frames BLOB NOT NULL,
+    location_set_id INTEGER NOT NULL REFERENCES location_set (id),
     PRIMARY KEY (stack_id, build_id)
 ) WITHOUT ROWID;
 

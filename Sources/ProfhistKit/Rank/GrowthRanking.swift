@@ -192,8 +192,9 @@ public struct GrowthRanking {
                     // A staircase of rises is a trend: date it where a line leaves the flat baseline, which the
                     // greedy splits may place late.
                     let rises = history.changes.filter { ($0.shift.meanAfter > $0.shift.meanBefore) == options.growing }
+                    let falls = history.changes.filter { ($0.shift.meanAfter > $0.shift.meanBefore) != options.growing }
                     if rises.count >= 2, let trend = trendMove(means: means, floor: floor), trend.p < options.alpha,
-                        trend.onset < onset
+                        trend.onset < onset, !falls.contains(where: { $0.index >= trend.onset && $0.index <= onset })
                     {
                         onset = trend.onset
                         baseline = trend.baseline

@@ -128,13 +128,14 @@ public enum Reports {
                     throw StoreError.noMatch("no build named '\(build)'")
                 }
                 locationRow = try Row.fetchOne(
-                    db, sql: "SELECT b.name, l.frames FROM stack_location AS l JOIN build AS b ON b.id = l.build_id WHERE l.stack_id = ? AND l.build_id = ?",
+                    db, sql: "SELECT b.name, ls.frames FROM stack_location AS l JOIN build AS b ON b.id = l.build_id JOIN location_set AS ls ON ls.id = l.location_set_id WHERE l.stack_id = ? AND l.build_id = ?",
                     arguments: [stack, buildID])
             } else {
                 locationRow = try Row.fetchOne(
                     db,
                     sql: """
-                        SELECT o.build, l.frames FROM stack_location AS l JOIN build_order AS o ON o.build_id = l.build_id
+                        SELECT o.build, ls.frames FROM stack_location AS l JOIN build_order AS o ON o.build_id = l.build_id
+                        JOIN location_set AS ls ON ls.id = l.location_set_id
                         WHERE l.stack_id = ? ORDER BY o.position DESC LIMIT 1
                         """,
                     arguments: [stack])

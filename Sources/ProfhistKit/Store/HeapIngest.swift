@@ -122,7 +122,7 @@ public struct HeapIngestor {
                 let allocInsert = try db.cachedStatement(
                     sql: "INSERT INTO sample_alloc (snapshot_id, stack_id, alloc_objects, alloc_space) VALUES (?, ?, ?, ?)")
                 let locationInsert = try db.cachedStatement(
-                    sql: "INSERT OR IGNORE INTO stack_location (stack_id, build_id, frames) VALUES (?, ?, ?)")
+                    sql: "INSERT OR IGNORE INTO stack_location (stack_id, build_id, location_set_id) VALUES (?, ?, ?)")
                 for stack in merged {
                     let stackID = try interner.stack(names: stack.frames.map(\.name))
                     let values = stack.values
@@ -142,7 +142,7 @@ public struct HeapIngestor {
                         LEB128.append(UInt64(max(frame.line ?? 0, 0)), to: &blob)
                         LEB128.append(frame.inlined ? 1 : 0, to: &blob)
                     }
-                    try locationInsert.execute(arguments: [stackID, buildID, Data(blob)])
+                    try locationInsert.execute(arguments: [stackID, buildID, try interner.locationSet(Data(blob))])
                 }
                 outcome = .stored(snapshotID: snapshotID, stackCount: merged.count, totalBytes: total.inuseBytes)
                 return .commit

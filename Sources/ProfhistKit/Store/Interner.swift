@@ -36,6 +36,15 @@ struct Interner {
         return id
     }
 
+    /// The id of a location blob (see `stack_location`), shared by every stack and build with the same one.
+    mutating func locationSet(_ frames: Data) throws -> Int64 {
+        let select = try db.cachedStatement(sql: "SELECT id FROM location_set WHERE frames = ?")
+        if let id = try Int64.fetchOne(select, arguments: [frames]) { return id }
+        let insert = try db.cachedStatement(sql: "INSERT INTO location_set (frames) VALUES (?)")
+        try insert.execute(arguments: [frames])
+        return db.lastInsertedRowID
+    }
+
     mutating func frame(_ name: String) throws -> (id: Int64, level: Plumbing.Level) {
         if let known = frames[name] { return known }
         let nameID = try string(name)

@@ -40,6 +40,11 @@ CREATE TABLE frame (
     is_plumbing INTEGER NOT NULL DEFAULT 0
 );
 
+CREATE TABLE location_set (
+    id INTEGER PRIMARY KEY,
+    frames BLOB NOT NULL UNIQUE
+);
+
 CREATE TABLE run (
     id INTEGER PRIMARY KEY,
     build_id INTEGER NOT NULL REFERENCES build (id) ON DELETE CASCADE,
@@ -106,7 +111,7 @@ CREATE TABLE stack (
 CREATE TABLE stack_location (
     stack_id INTEGER NOT NULL REFERENCES stack (id),
     build_id INTEGER NOT NULL REFERENCES build (id) ON DELETE CASCADE,
-    frames BLOB NOT NULL,
+    location_set_id INTEGER NOT NULL REFERENCES location_set (id),
     PRIMARY KEY (stack_id, build_id)
 ) WITHOUT ROWID;
 
