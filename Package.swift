@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // Tests only: renders check's Markdown summary to prove it parses as intended.
+        .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
     ],
     targets: [
         // Turns Migrations/*.sql and Queries/*.sql into a Swift source file at build time, so the installed
@@ -51,7 +53,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ProfhistKitTests",
-            dependencies: ["ProfhistKit", "ProfhistTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "ProfhistKit", "ProfhistTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Ink", package: "Ink"),
+            ],
             exclude: ["Golden"]
         ),
     ]

@@ -19,7 +19,7 @@ struct Profhist: ParsableCommand {
             """,
         version: ProfhistVersion.string,
         subcommands: [
-            IngestCommand.self, SnapshotsCommand.self, BuildsCommand.self, TopCommand.self, DiffCommand.self,
+            IngestCommand.self, SnapshotsCommand.self, BuildsCommand.self, TopCommand.self, DiffCommand.self, CheckCommand.self,
             ShowCommand.self, ExportCommand.self,
             QueryCommand.self,
         ]

@@ -179,12 +179,6 @@ func printGrowth(_ report: GrowthReport, metric: Metric, axis: PointAxis, growin
     writer.finish()
 }
 
-func formatP(_ p: Double) -> String {
-    if p >= 0.001 { return String(format: "%.3f", p) }
-    if p == 0 { return "<1e-300" }
-    return String(format: "%.0e", p)
-}
-
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",

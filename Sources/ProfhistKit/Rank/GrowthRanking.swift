@@ -30,6 +30,9 @@ public struct GrowthRow: Sendable {
     public var significant = false
     /// |change| (or |delta|) as a share of the mean selected total.
     public var share: Double = 0
+    /// The latest significant level shift in the ranked direction, wherever it is (for `check`, which asks
+    /// whether one happened at the newest build).
+    public var latestMove: ChangePointDetector.Change?
 }
 
 /// Options of `top`.
@@ -183,6 +186,7 @@ public struct GrowthRanking {
                 row.series = means
                 let changes = detector.changes(replicates)
                 let history = LevelHistory(points: replicates, changes: changes)
+                row.latestMove = changes.last { ($0.shift.meanAfter > $0.shift.meanBefore) == options.growing }
                 if let move = history.persistentMove(growing: options.growing, margin: floor),
                     let levelBefore = history.levels.last(where: { $0.end <= move.change.index })?.mean
                 {

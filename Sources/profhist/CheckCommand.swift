@@ -1,0 +1,181 @@
+import ArgumentParser
+import Foundation
+import ProfhistKit
+
+/// Output of `check`.
+enum CheckFormat: String, CaseIterable, ExpressibleByArgument {
+    case text, markdown, json
+}
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Fail when the newest build's memory grows: a CI gate, with a Markdown summary.",
+        discussion: """
+            Compares the newest build (or --build) with the builds before it, using top's statistics: a stack \
+            fails when a significant rise begins at that build and it grows by at least --max-growth and \
+            --max-growth-pct of its previous level. Several runs per build (--run at ingest) strengthen the test.
+
+            A build after an unfixed leak passes: the growth began earlier and failed at its own build; the report \
+            lists it. A leak that grows again fails again. Accepted growth (--accept, --accept-file) is listed but \
+            does not fail.
+
+              profhist check                                   # the newest build against the 10 before it
+              profhist check --build "$GIT_SHA" --summary "$GITHUB_STEP_SUMMARY"
+              profhist check --accept 79 --accept leaf:warm_cache
+
+            Accept file: one line per growth, 'STACK_ID|leaf:NAME  EXPIRY_BUILD|-  reason', '#' comments; an \
+            acceptance covers builds up to its expiry build.
+
+            Exit status: 0 pass, 1 significant growth, 2 could not decide (no store, too little history, or an \
+            error), 64 usage error.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The build to judge (default: the newest).", valueName: "name"))
+    var build: String?
+
+    @Option(name: .long, help: ArgumentHelp("Compare with the builds from this one on (default: the last --last builds).", valueName: "name"))
+    var baseline: String?
+
+    @Option(name: .long, help: ArgumentHelp("How many earlier builds to compare with.", valueName: "n"))
+    var last: Int = 10
+
+    @Option(name: .customLong("max-growth"), help: ArgumentHelp("Smallest growth that fails, in the metric's units; bytes may be written 64KiB, 2MiB.", valueName: "amount"))
+    var maxGrowth: String = "64KiB"
+
+    @Option(name: .customLong("max-growth-pct"), help: ArgumentHelp("Smallest growth that fails, in percent of the stack's previous level.", valueName: "percent"))
+    var maxGrowthPercent: Double = 5
+
+    @Option(name: .long, help: ArgumentHelp("Snapshot kind.", valueName: "heap|tasks"))
+    var kind: String = "heap"
+
+    @Option(name: .long, help: ArgumentHelp("The number judged.", valueName: "metric"))
+    var metric: Metric = .inuseSpace
+
+    @Option(name: .customLong("run"), help: ArgumentHelp("Only this run.", valueName: "name"))
+    var runName: String?
+
+    @Option(name: .customLong("label"), help: ArgumentHelp("Only snapshots with this label (repeatable).", valueName: "key=value"))
+    var labels: [String] = []
+
+    @Option(name: .customLong("accept"), help: ArgumentHelp("Accept growth of this stack id or leaf:NAME (repeatable).", valueName: "id"))
+    var accepts: [String] = []
+
+    @Option(name: .customLong("accept-file"), help: ArgumentHelp("A file of accepted growth (see above).", valueName: "path"))
+    var acceptFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Output on stdout.", valueName: "text|markdown|json"))
+    var format: CheckFormat = .text
+
+    @Option(name: .long, help: ArgumentHelp("Also write the Markdown summary to this file (appended, as $GITHUB_STEP_SUMMARY wants).", valueName: "path"))
+    var summary: String?
+
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        if last < 1 { throw ValidationError("--last must be at least 1") }
+        if CheckCommand.parseAmount(maxGrowth) == nil { throw ValidationError("--max-growth '\(maxGrowth)' is not an amount (e.g. 65536, 64KiB, 2MiB)") }
+        if maxGrowthPercent < 0 { throw ValidationError("--max-growth-pct must be 0 or more") }
+        for accept in accepts where !accept.hasPrefix("leaf:") && Int64(accept) == nil {
+            throw ValidationError("--accept '\(accept)' must be a stack id or leaf:NAME")
+        }
+        if kind != "heap" && kind != "tasks" { throw ValidationError("--kind must be heap or tasks") }
+        for label in labels where !label.contains("=") { throw ValidationError("--label '\(label)' must be key=value") }
+    }
+
+    /// `65536`, `64KiB`, `64K`, `2MiB`, `1.5GB` (binary multiples).
+    static func parseAmount(_ text: String) -> Double? {
+        let units: [(String, Double)] = [
+            ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("KB", 1024), ("MB", 1_048_576),
+            ("GB", 1_073_741_824), ("K", 1024), ("M", 1_048_576), ("G", 1_073_741_824), ("B", 1),
+        ]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            return Double(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)).map { $0 * factor }
+        }
+        return Double(text)
+    }
+
+    func run() throws {
+        let report: CheckReport
+        do {
+            guard FileManager.default.fileExists(atPath: store.path) else {
+                printError("profhist: check: no store at \(store.path): nothing to compare (exit 2)")
+                throw ExitCode(2)
+            }
+            let opened = try store.openForReading()
+            var options = CheckOptions()
+            options.build = build
+            options.baseline = baseline
+            options.lastBuilds = last
+            options.maxGrowth = CheckCommand.parseAmount(maxGrowth) ?? 0
+            options.maxGrowthPercent = maxGrowthPercent
+            options.accepted = accepts.map { text in
+                text.hasPrefix("leaf:") ? Acceptance(leaf: String(text.dropFirst(5)), reason: "accepted on the command line")
+                    : Acceptance(stackID: Int64(text), reason: "accepted on the command line")
+            }
+            if let acceptFile { options.accepted += try Acceptance.read(path: acceptFile) }
+            var filter = SeriesFilter()
+            filter.kind = kind
+            filter.metric = metric
+            filter.run = runName
+            filter.labels = labels
+            let check = GrowthCheck(filter: filter, options: options)
+            report = try opened.queue.read { db in try check.run(db) }
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            printError("profhist: error: \(Store.describe(error))")
+            throw ExitCode(2)
+        }
+        switch format {
+        case .text: print(CheckSummary.text(report), terminator: "")
+        case .markdown: print(CheckSummary.markdown(report), terminator: "")
+        case .json: print(CheckCommand.json(report))
+        }
+        if let summary {
+            let text = CheckSummary.markdown(report)
+            if let handle = FileHandle(forWritingAtPath: summary) {
+                handle.seekToEndOfFile()
+                handle.write(Data(text.utf8))
+                try? handle.close()
+            } else if !FileManager.default.createFile(atPath: summary, contents: Data(text.utf8)) {
+                printError("profhist: warning: cannot write the summary to \(summary)")
+            }
+        }
+        switch report.verdict {
+        case .pass: return
+        case .fail: throw ExitCode(1)
+        case .undecided: throw ExitCode(2)
+        }
+    }
+
+    static func json(_ report: CheckReport) -> String {
+        func finding(_ f: CheckFinding) -> String {
+            "{\"stack_id\":\(f.row.key),\"leaf\":\(jsonString(f.row.leaf)),\"stack\":\(jsonString(f.row.stack)),"
+                + "\"previous\":\(RowWriter.number(f.previous)),\"current\":\(RowWriter.number(f.current)),"
+                + "\"growth\":\(RowWriter.number(f.growth)),\"p_value\":\(f.pValue),"
+                + "\"accepted\":\(f.acceptance.map { jsonString($0.reason) } ?? "null")}"
+        }
+        let verdict: String
+        var reason = "null"
+        switch report.verdict {
+        case .pass: verdict = "pass"
+        case .fail: verdict = "fail"
+        case .undecided(let why):
+            verdict = "undecided"
+            reason = jsonString(why)
+        }
+        return "{\"verdict\":\"\(verdict)\",\"reason\":\(reason),\"build\":\(jsonString(report.target)),"
+            + "\"history\":[\(report.history.map(jsonString).joined(separator: ","))],"
+            + "\"failures\":[\(report.failures.map(finding).joined(separator: ","))],"
+            + "\"accepted\":[\(report.accepted.map(finding).joined(separator: ","))],"
+            + "\"earlier\":[\(report.earlier.map { "{\"stack_id\":\($0.key),\"leaf\":\(jsonString($0.leaf)),\"regressed_at\":\(jsonString($0.regressedAt ?? ""))}" }.joined(separator: ","))]}"
+    }
+
+    static func jsonString(_ text: String) -> String {
+        let data = try? JSONSerialization.data(withJSONObject: [text], options: [.fragmentsAllowed])
+        let array = data.map { String(decoding: $0, as: UTF8.self) } ?? "[\"\"]"
+        return String(array.dropFirst().dropLast())
+    }
+}
