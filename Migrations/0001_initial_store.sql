@@ -71,7 +71,8 @@ CREATE TABLE stack_location (
 
 -- One ingested file. kind: 'heap' or 'tasks'. format: the input format detected ('jemalloc_heap_v2', ...).
 -- sample_period: jemalloc's mean sampling interval R in bytes (2^lg_prof_sample), 0 when not sampled.
--- total / total_objects: in-use bytes and objects after unsampling (heap), or live tasks (tasks).
+-- total / total_objects: in-use bytes and objects after unsampling, the sum of the snapshot's sample rows (heap), or
+-- live tasks (tasks).
 -- header_*: the dump's own process totals (t*: line), unsampled, kept to check the sum of stacks against.
 CREATE TABLE snapshot (
     id INTEGER PRIMARY KEY,

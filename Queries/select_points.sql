@@ -3,7 +3,8 @@
 --   NULL for open ends), :since and :until (epoch ms, NULL for open ends), :run (a run name or NULL),
 --   :labels (a JSON array of 'key=value' texts that must all be present, or NULL), :builds (a JSON array of
 --   build names, or NULL for all), :snapshot (one snapshot id, or NULL).
--- Columns: snapshot_id, build_id, build, position, run_id, run, taken_at (epoch ms), total, sample_period.
+-- Columns: snapshot_id, build_id, build, position, run_id, run, taken_at (epoch ms), total, sample_period,
+--   labels (k=v joined by ',').
 SELECT
     s.id AS snapshot_id,
     s.build_id,
@@ -13,7 +14,14 @@ SELECT
     r.name AS run,
     s.taken_at,
     s.total,
-    s.sample_period
+    s.sample_period,
+    (
+        SELECT group_concat(k.value || '=' || v.value, ',')
+        FROM snapshot_label AS l
+        JOIN string AS k ON k.id = l.key_id
+        JOIN string AS v ON v.id = l.value_id
+        WHERE l.snapshot_id = s.id
+    ) AS labels
 FROM snapshot AS s
 JOIN build_order AS o ON o.build_id = s.build_id
 JOIN run AS r ON r.id = s.run_id

@@ -64,27 +64,85 @@ struct ShowCommand: ParsableCommand {
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export every sample in the long format, for dashboards and scripts.",
+        abstract: "Export samples for dashboards, spreadsheets and flame graphs.",
         discussion: """
-            One row per (snapshot, stack, metric): snapshot_id, kind, build, run, taken_at, stack_id, leaf, stack, \
-            metric, value, taken_at_unix. stack is folded (frames root to leaf joined by ';'). Metrics: inuse_space \
-            (bytes) and inuse_objects, unsampled as jeprof does; alloc_space and alloc_objects with prof_accum:true.
+            Long format (csv, tsv, json, jsonl, table): one row per (snapshot, stack, metric) with the columns \
+            snapshot_id, kind, build, run, taken_at (RFC 3339), stack_id, leaf, stack, metric, value, \
+            taken_at_unix (epoch seconds, for Grafana), labels. stack is folded: frames root to leaf joined by \
+            ';' (a ';' inside a frame name is written ':'). Metrics: inuse_space (bytes) and inuse_objects, \
+            unsampled as jeprof does; alloc_space and alloc_objects with prof_accum:true. Rows stream.
 
-              profhist export --format csv > memory.csv
+            --format folded: 'frame;frame;frame VALUE' per stack, the mean over the selected snapshots \
+            (use --snapshot ID or --build NAME): input for flamegraph.pl, inferno-flamegraph, speedscope.
+
+            --wide: one row per build (or snapshot, --by snapshot) and one column per stack among the --top \
+            ranked by growth: a sheet to chart.
+
+              profhist export --format csv --output memory.csv
+              profhist export --build v1.5.0 --format folded | flamegraph.pl > v1.5.0.svg
+              profhist export --wide --top 10 --format csv
             """
     )
 
     @Option(name: .long, help: ArgumentHelp("Only this build.", valueName: "name")) var build: String?
     @Option(name: .long, help: ArgumentHelp("Only this snapshot.", valueName: "id")) var snapshot: Int64?
-    @Option(name: .long, help: ArgumentHelp("Only this kind.", valueName: "heap|tasks")) var kind: String?
+    @OptionGroup var series: SeriesOptions
+
+    @Option(name: .long, help: ArgumentHelp("Output format.", valueName: "table|csv|tsv|json|jsonl|folded"))
+    var format: ExportFormat = .table
+
+    @Flag(name: .long, help: "One row per build (or snapshot), one column per stack (see --top, --by).")
+    var wide = false
+
+    @Option(name: .long, help: ArgumentHelp("Stacks in the --wide table: the top N by growth.", valueName: "n"))
+    var top: Int = 10
+
+    @Option(name: .customLong("by"), help: ArgumentHelp("Rows of the --wide table.", valueName: "build|snapshot"))
+    var axis: PointAxis = .build
+
+    @Option(name: .long, help: ArgumentHelp("Write to this file (atomically: a temporary file renamed at the end).", valueName: "path"))
+    var output: String?
+
+    @Flag(name: .customLong("no-headers"), help: "Leave out the header row.")
+    var noHeaders = false
+
     @OptionGroup var store: StoreOptions
-    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if wide && format == .folded { throw ValidationError("--wide and --format folded do not go together") }
+        if top < 1 { throw ValidationError("--top must be at least 1") }
+    }
 
     func run() throws {
         try reportingErrors {
-            try Reports.export(
-                try store.openForReading(), kind: kind, build: build, snapshot: snapshot, format: output.format,
-                headers: output.headers)
+            let opened = try store.openForReading()
+            var filter = series.filter
+            if let build { filter.builds = [build] }
+            filter.snapshot = snapshot
+            var export = Export(filter: filter)
+            export.metrics = series.metric.map { [$0] }
+            export.grouping = series.group
+            export.headers = !noHeaders
+            let file = try output.map { try AtomicFileSink(path: $0) }
+            let sink: (String) -> Void = { text in
+                if let file { file.write(text) } else { FileHandle.standardOutput.write(Data(text.utf8)) }
+            }
+            do {
+                try opened.queue.read { db in
+                    if wide {
+                        try export.wide(db, axis: axis, top: top, format: format.rowFormat ?? .table, sink: sink)
+                    } else if format == .folded {
+                        let count = try export.folded(db, sink: sink)
+                        if count > 1 { printError("profhist: export: folded values are the mean over \(count) snapshots") }
+                    } else {
+                        try export.long(db, format: format.rowFormat ?? .table, sink: sink)
+                    }
+                }
+                try file?.commit()
+            } catch {
+                file?.abandon()
+                throw error
+            }
         }
     }
 }

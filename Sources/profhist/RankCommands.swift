@@ -5,6 +5,7 @@ import ProfhistKit
 extension Metric: ExpressibleByArgument {}
 extension PointAxis: ExpressibleByArgument {}
 extension Grouping: ExpressibleByArgument {}
+extension ExportFormat: ExpressibleByArgument {}
 
 /// The direction of a ranking.
 enum RankOrder: String, CaseIterable, ExpressibleByArgument {
@@ -31,8 +32,8 @@ struct SeriesOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Snapshot kind.", valueName: "heap|tasks"))
     var kind: String = "heap"
 
-    @Option(name: .long, help: ArgumentHelp("The number ranked: inuse_space (bytes), inuse_objects, alloc_space, alloc_objects.", valueName: "metric"))
-    var metric: Metric = .inuseSpace
+    @Option(name: .long, help: ArgumentHelp("The number: inuse_space (bytes; the default), inuse_objects, alloc_space, alloc_objects.", valueName: "metric"))
+    var metric: Metric?
 
     @Option(name: .long, help: ArgumentHelp("Rows are whole stacks, leaf functions (jeprof's flat) or every function (jeprof's cum).", valueName: "stack|leaf|function"))
     var group: Grouping = .stack
@@ -48,7 +49,7 @@ struct SeriesOptions: ParsableArguments {
     var filter: SeriesFilter {
         var filter = SeriesFilter()
         filter.kind = kind
-        filter.metric = metric
+        filter.metric = metric ?? .inuseSpace
         if let builds, let range = builds.range(of: "..") {
             let from = String(builds[..<range.lowerBound])
             let to = String(builds[range.upperBound...])
@@ -127,7 +128,7 @@ struct TopCommand: ParsableCommand {
             options.includeAll = all
             let ranking = GrowthRanking(filter: series.filter, options: options)
             let report = try opened.queue.read { db in try ranking.run(db) }
-            printGrowth(report, metric: series.metric, axis: axis, growing: order == .grow, output: output)
+            printGrowth(report, metric: series.filter.metric, axis: axis, growing: order == .grow, output: output)
         }
     }
 }
@@ -209,7 +210,16 @@ struct DiffCommand: ParsableCommand {
     var limit: Int = 20
 
     @OptionGroup var store: StoreOptions
-    @OptionGroup var output: OutputOptions
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Output: table, csv, tsv, json, jsonl, or folded ('stack BASE TARGET' lines for difffolded.pl and inferno-diff-folded).",
+            valueName: "format"))
+    var format: ExportFormat = .table
+
+    @Flag(name: .customLong("no-headers"), help: "Leave out the header row (csv, tsv, table).")
+    var noHeaders = false
 
     func validate() throws {
         guard DiffSelection(base) != nil else { throw ValidationError("--base must be a build name or snapshot:ID") }
@@ -223,11 +233,20 @@ struct DiffCommand: ParsableCommand {
             var diff = HeapDiff(base: DiffSelection(base)!, target: DiffSelection(target)!, filter: series.filter)
             diff.grouping = series.group
             diff.growing = order == .grow
-            diff.limit = limit
+            diff.limit = format == .folded ? 0 : limit
             let result = try opened.queue.read { db in try diff.run(db) }
-            let unit: Column.Display = series.metric.isBytes ? .bytes : .number
+            if format == .folded {
+                var out = ""
+                for row in result.rows.sorted(by: { $0.key < $1.key }) where row.base.rounded() != 0 || row.target.rounded() != 0 {
+                    out += "\(row.stack) \(Int64(row.base.rounded())) \(Int64(row.target.rounded()))\n"
+                }
+                FileHandle.standardOutput.write(Data(out.utf8))
+                return
+            }
+            let output = (format: format.rowFormat ?? .table, headers: !noHeaders)
+            let unit: Column.Display = series.filter.metric.isBytes ? .bytes : .number
             if output.format == .table {
-                let total = series.metric.isBytes ? ByteCount.human(result.targetTotal - result.baseTotal) : RowWriter.number(result.targetTotal - result.baseTotal)
+                let total = series.filter.metric.isBytes ? ByteCount.human(result.targetTotal - result.baseTotal) : RowWriter.number(result.targetTotal - result.baseTotal)
                 printError("\(base) (\(result.baseSnapshots) snapshots) → \(target) (\(result.targetSnapshots) snapshots): total \(total)")
                 let writer = RowWriter(
                     format: .table,

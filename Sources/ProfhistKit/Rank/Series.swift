@@ -61,6 +61,10 @@ public struct SeriesSnapshot: Sendable {
     public var takenAt: Int64
     public var total: Double
     public var samplePeriod: Int64
+    public var run = ""
+    public var kind = "heap"
+    /// Labels as `k=v` joined by `,`.
+    public var labels = ""
 }
 
 /// A point of a series: one build, or one snapshot, with the snapshots that make it up.
@@ -130,9 +134,13 @@ extension SeriesFilter {
                 "until": until, "run": run, "labels": labelsJSON, "builds": buildsJSON, "snapshot": snapshot,
             ])
         return rows.map { row in
-            SeriesSnapshot(
+            var snapshot = SeriesSnapshot(
                 id: row["snapshot_id"], buildID: row["build_id"], build: row["build"], position: row["position"],
                 runID: row["run_id"], takenAt: row["taken_at"], total: row["total"], samplePeriod: row["sample_period"])
+            snapshot.run = row["run"]
+            snapshot.kind = kind
+            snapshot.labels = row["labels"] ?? ""
+            return snapshot
         }
     }
 }

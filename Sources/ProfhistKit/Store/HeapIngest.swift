@@ -54,7 +54,11 @@ public struct HeapIngestor {
         let merged = HeapIngestor.merge(symbolized.stacks)
         let takenAt = options.takenAt ?? HeapIngestor.modificationTime(path) ?? Int64(Date().timeIntervalSince1970 * 1000)
         let runName = options.run ?? HeapIngestor.defaultRunName(path: path, dump: parsed.dump)
-        let total = merged.reduce(into: HeapValues()) { $0 += $1.values }
+        // The total is the sum of the stored (rounded) sample values, so an export sums back to it exactly.
+        let total = merged.reduce(into: HeapValues()) { sum, stack in
+            sum.inuseObjects += Double(HeapIngestor.rounded(stack.values.inuseObjects))
+            sum.inuseBytes += Double(HeapIngestor.rounded(stack.values.inuseBytes))
+        }
         do {
             var outcome = IngestOutcome.skipped(existingSnapshotID: 0)
             try store.queue.inTransaction(.immediate) { db in

@@ -1,0 +1,160 @@
+import Foundation
+import GRDB
+
+/// What `export` writes.
+public enum ExportFormat: String, CaseIterable, Sendable {
+    case table, csv, tsv, json, jsonl
+    /// `frame;frame;frame VALUE` per stack, for flamegraph.pl, inferno and speedscope.
+    case folded
+
+    public var rowFormat: OutputFormat? { OutputFormat(rawValue: rawValue) }
+}
+
+/// `export`: every sample of the selected snapshots in the long format (one row per snapshot, stack and
+/// metric), folded stacks for flame graphs, or a wide table for spreadsheets. Rows stream one snapshot at a
+/// time; memory grows with the distinct stacks named, not with the number of rows.
+public struct Export {
+    public var filter: SeriesFilter
+    /// nil: every metric the kind has.
+    public var metrics: [Metric]?
+    public var grouping = Grouping.stack
+    public var headers = true
+
+    public init(filter: SeriesFilter) { self.filter = filter }
+
+    /// The long format's columns. The first ten are PRODUCT.md's contract; the rest were added after.
+    public static let columns = [
+        Column("snapshot_id", .number), Column("kind"), Column("build", maxWidth: 14), Column("run", maxWidth: 12),
+        Column("taken_at", .time), Column("stack_id", .number), Column("leaf", maxWidth: 28), Column("stack", maxWidth: 40),
+        Column("metric"), Column("value", .number), Column("taken_at_unix", .number), Column("labels", maxWidth: 20),
+    ]
+
+    var metricList: [Metric] { metrics ?? [.inuseSpace, .inuseObjects, .allocSpace, .allocObjects] }
+
+    /// Writes the long format.
+    public func long(_ db: Database, format: OutputFormat, sink: @escaping (String) -> Void) throws {
+        let writer = RowWriter(format: format, columns: Export.columns, headers: headers, sink: sink)
+        let keys = GroupKeys(db: db, grouping: grouping)
+        let statement = try db.makeStatement(sql: try Store.query(named: "snapshot_values"))
+        var names: [Int64: (leaf: String, stack: String)] = [:]
+        for snapshot in try filter.select(db) {
+            let seconds = snapshot.takenAt >= 0 ? snapshot.takenAt / 1000 : (snapshot.takenAt - 999) / 1000
+            let time = Timestamp.rfc3339(milliseconds: snapshot.takenAt)
+            for metric in metricList {
+                var values: [(Int64, Int64)] = []
+                let rows = try Row.fetchCursor(statement, arguments: ["snapshot": snapshot.id, "metric": metric.rawValue])
+                if grouping == .stack {
+                    while let row = try rows.next() { values.append((row[0], row[1])) }
+                } else {
+                    var sums: [Int64: Int64] = [:]
+                    while let row = try rows.next() {
+                        let value: Int64 = row[1]
+                        for key in try keys.keys(of: row[0]) { sums[key, default: 0] &+= value }
+                    }
+                    values = sums.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                }
+                for (key, value) in values {
+                    let name: (leaf: String, stack: String)
+                    if let known = names[key] { name = known } else {
+                        name = try keys.describe(key)
+                        names[key] = name
+                    }
+                    writer.write([
+                        .integer(snapshot.id), .text(snapshot.kind), .text(snapshot.build), .text(snapshot.run), .text(time),
+                        .integer(key), .text(name.leaf), .text(name.stack), .text(metric.rawValue), .integer(value),
+                        .integer(seconds), .text(snapshot.labels),
+                    ])
+                }
+            }
+        }
+        writer.finish()
+    }
+
+    /// Writes folded stacks: each stack's mean over the selected snapshots (one snapshot, or a build's).
+    /// - Returns: the number of snapshots averaged.
+    @discardableResult
+    public func folded(_ db: Database, sink: @escaping (String) -> Void) throws -> Int {
+        let metric = metrics?.first ?? filter.metric
+        let statement = try db.makeStatement(sql: try Store.query(named: "snapshot_values"))
+        let snapshots = try filter.select(db)
+        var sums: [Int64: Double] = [:]
+        for snapshot in snapshots {
+            let rows = try Row.fetchCursor(statement, arguments: ["snapshot": snapshot.id, "metric": metric.rawValue])
+            while let row = try rows.next() { sums[row[0], default: 0] += Double(row[1] as Int64) }
+        }
+        let catalog = StackCatalog(db: db)
+        var buffer = ""
+        for (stack, sum) in sums.sorted(by: { $0.key < $1.key }) {
+            let value = (sum / Double(max(snapshots.count, 1))).rounded()
+            guard value > 0 else { continue }
+            buffer += try catalog.folded(stack) + " " + String(Int64(value)) + "\n"
+            if buffer.utf8.count > 1 << 16 {
+                sink(buffer)
+                buffer = ""
+            }
+        }
+        if !buffer.isEmpty { sink(buffer) }
+        return snapshots.count
+    }
+
+    /// Writes one row per point (build or snapshot) and one column per stack among the `top` ranked by growth:
+    /// a sheet a spreadsheet can chart.
+    public func wide(_ db: Database, axis: PointAxis, top: Int, format: OutputFormat, sink: @escaping (String) -> Void) throws {
+        var options = GrowthOptions()
+        options.axis = axis
+        options.grouping = grouping
+        options.includeAll = true
+        options.limit = top
+        let report = try GrowthRanking(filter: filter, options: options).run(db)
+        var used = Set<String>()
+        var columns = [Column(axis == .build ? "build" : "taken_at")]
+        for row in report.rows {
+            var name = row.leaf.isEmpty ? "stack \(row.key)" : row.leaf
+            if used.contains(name) { name += " #\(row.key)" }
+            used.insert(name)
+            columns.append(Column(name, filter.metric.isBytes ? .bytes : .number))
+        }
+        let writer = RowWriter(format: format, columns: columns, headers: headers, sink: sink)
+        for (index, point) in report.points.enumerated() {
+            writer.write([.text(point)] + report.rows.map { .real(($0.series[safe: index] ?? 0).rounded()) })
+        }
+        writer.finish()
+    }
+}
+
+/// Writes output to a file atomically: everything goes to a temporary file beside it, renamed over the target
+/// only when complete, so a reader never sees half an export and a failed export leaves the old file.
+public final class AtomicFileSink {
+    public let path: String
+    private let temporary: String
+    private let handle: FileHandle
+
+    public init(path: String) throws {
+        self.path = path
+        let url = URL(fileURLWithPath: path)
+        temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp").path
+        guard FileManager.default.createFile(atPath: temporary, contents: nil), let handle = FileHandle(forWritingAtPath: temporary) else {
+            throw InputError.cannotOpen(path: path, reason: "cannot create a file in \(url.deletingLastPathComponent().path)")
+        }
+        self.handle = handle
+    }
+
+    public func write(_ text: String) { handle.write(Data(text.utf8)) }
+
+    /// Moves the finished file into place.
+    public func commit() throws {
+        try handle.synchronize()
+        try handle.close()
+        if rename(temporary, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw InputError.cannotOpen(path: path, reason: reason)
+        }
+    }
+
+    /// Removes the temporary file (after a failure).
+    public func abandon() {
+        try? handle.close()
+        try? FileManager.default.removeItem(atPath: temporary)
+    }
+}
