@@ -124,7 +124,8 @@ public struct LLVMSymbolizer: Sendable {
                 guard let raw = symbol.FunctionName, !raw.isEmpty, raw != "??" else { continue }
                 let name: String
                 if let cached = nameCache[raw] { name = cached } else {
-                    name = FrameName.normalize(raw)
+                    // An older llvm-symbolizer can leave a name it cannot demangle (some Rust v0 forms) as is.
+                    name = raw.hasPrefix("_R") || raw.hasPrefix("_Z") ? FrameName.fromSymbol(raw) : FrameName.normalize(raw)
                     nameCache[raw] = name
                 }
                 let file = (symbol.FileName?.isEmpty ?? true) || symbol.FileName == "??" ? nil : symbol.FileName
