@@ -245,12 +245,15 @@ public struct GrowthRanking {
         }
         if !options.includeAll { rows.removeAll { !$0.significant } }
         if options.limit > 0 && rows.count > options.limit { rows.removeLast(rows.count - options.limit) }
+        // Point means for the rows that skipped the full analysis, in one more pass.
+        let missing = Set(rows.filter { $0.series.isEmpty }.map(\.key))
+        let series = missing.isEmpty ? [:] : try seriesOf(missing, points: points, keys: keys, statement: statement)
         for i in rows.indices {
             rows[i].rank = i + 1
             let description = try keys.describe(rows[i].key)
             rows[i].leaf = description.leaf
             rows[i].stack = description.stack
-            if rows[i].series.isEmpty { rows[i].series = try seriesOf(rows[i].key, points: points, keys: keys, statement: statement) }
+            if rows[i].series.isEmpty { rows[i].series = series[rows[i].key] ?? Array(repeating: 0, count: n) }
         }
         return GrowthReport(
             rows: rows, points: points.map(\.label), replicates: points.map(\.replicateCount), keysTested: sums.count,
@@ -265,18 +268,22 @@ public struct GrowthRanking {
         return (test.p, onset.index, onset.baseline)
     }
 
-    /// Point means of one key (for rows that skipped the full analysis).
-    private func seriesOf(_ key: Int64, points: [SeriesPoint], keys: GroupKeys, statement: Statement) throws -> [Double] {
-        try points.map { point in
-            var sum = 0.0
+    /// Point means of some keys (for rows that skipped the full analysis).
+    private func seriesOf(_ wanted: Set<Int64>, points: [SeriesPoint], keys: GroupKeys, statement: Statement) throws -> [Int64: [Double]] {
+        var result: [Int64: [Double]] = [:]
+        for key in wanted { result[key] = Array(repeating: 0, count: points.count) }
+        for (x, point) in points.enumerated() {
+            let count = Double(point.snapshots.count)
             for snapshot in point.snapshots {
                 let rows = try Row.fetchCursor(statement, arguments: ["snapshot": snapshot.id, "metric": filter.metric.rawValue])
                 while let row = try rows.next() {
-                    if try keys.keys(of: row[0]).contains(key) { sum += Double(row[1] as Int64) }
+                    for key in try keys.keys(of: row[0]) where wanted.contains(key) {
+                        result[key]?[x] += Double(row[1] as Int64) / count
+                    }
                 }
             }
-            return sum / Double(point.snapshots.count)
         }
+        return result
     }
 
     /// The absolute noise floor per value: jemalloc's sampling cannot resolve much below half its mean sampling
