@@ -82,7 +82,7 @@ CREATE TABLE snapshot (
     taken_at INTEGER NOT NULL,
     ingested_at INTEGER NOT NULL,
     source_path TEXT NOT NULL,
-    source_digest TEXT NOT NULL UNIQUE,
+    source_digest TEXT NOT NULL,
     source_bytes INTEGER NOT NULL,
     format TEXT NOT NULL,
     sample_period INTEGER NOT NULL DEFAULT 0,
@@ -93,6 +93,9 @@ CREATE TABLE snapshot (
     stack_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX snapshot_build ON snapshot (build_id, taken_at);
+-- A file is stored once: a heap dump once in the store (profhist checks before inserting), a task snapshot
+-- once per build and run (task snapshots hold no addresses, so two builds can produce identical files).
+CREATE UNIQUE INDEX snapshot_source ON snapshot (source_digest, build_id, run_id);
 CREATE INDEX snapshot_taken_at ON snapshot (taken_at);
 
 -- Labels given at ingest (--label key=value).

@@ -3,7 +3,7 @@
 --   NULL for open ends), :since and :until (epoch ms, NULL for open ends), :run (a run name or NULL),
 --   :labels (a JSON array of 'key=value' texts that must all be present, or NULL), :builds (a JSON array of
 --   build names, or NULL for all), :snapshot (one snapshot id, or NULL).
--- Columns: snapshot_id, build_id, build, position, run_id, run, taken_at (epoch ms), total, sample_period,
+-- Columns: snapshot_id, build_id, build, position, run_id, run, taken_at (epoch ms), total, total_objects, sample_period,
 --   labels (k=v joined by ',').
 SELECT
     s.id AS snapshot_id,
@@ -14,6 +14,7 @@ SELECT
     r.name AS run,
     s.taken_at,
     s.total,
+    s.total_objects,
     s.sample_period,
     (
         SELECT group_concat(k.value || '=' || v.value, ',')

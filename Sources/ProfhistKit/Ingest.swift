@@ -3,7 +3,14 @@ import Foundation
 /// Input formats `ingest` reads; `auto` looks at the first bytes.
 public enum InputFormat: String, CaseIterable, Sendable {
     case auto
+    /// jemalloc heap dumps (heap_v2, or the legacy `heap profile:`).
     case jemalloc
+    /// tokio-console's `WatchUpdates` stream as protobuf JSON (grpcurl's output).
+    case console
+    /// tokio `Handle::dump()` output.
+    case taskdump
+    /// console-subscriber recordings (`TOKIO_CONSOLE_RECORD_PATH`).
+    case recording
 
     /// Detects the format of the file at `path` from its first bytes.
     /// - Throws: `InputError` when the file cannot be read, is empty, or is in no known format.
@@ -17,12 +24,15 @@ public enum InputFormat: String, CaseIterable, Sendable {
         defer { try? handle.close() }
         let prefix: Data
         do {
-            prefix = try handle.read(upToCount: 256) ?? Data()
+            prefix = try handle.read(upToCount: 4096) ?? Data()
         } catch {
             throw InputError.cannotOpen(path: path, reason: error.localizedDescription)
         }
         if prefix.isEmpty { throw InputError.empty(path: path) }
         if JemallocHeapParser.recognizes(prefix) { return .jemalloc }
+        if ConsoleRecordingParser.recognizes(prefix) { return .recording }
+        if TokioConsoleParser.recognizes(prefix) { return .console }
+        if TaskDumpParser.recognizes(prefix) { return .taskdump }
         let firstLine = prefix.prefix { $0 != 0x0A }
         let quoted = firstLine.withUnsafeBytes { InputError.quote($0.bindMemory(to: UInt8.self)) }
         throw InputError.unknownFormat(path: path, firstLine: quoted)
@@ -76,6 +86,29 @@ public struct IngestPipeline {
             return Report(
                 outcome: outcome, warnings: symbolized.warnings, seconds: Date().timeIntervalSince(started),
                 format: parsed.dump.format.rawValue)
+        case .console:
+            progress?("\(path): reading the console stream")
+            let parsed = try TokioConsoleParser().parse(path: path)
+            return try storeTasks(parsed.snapshot, digest: parsed.digest, byteCount: parsed.byteCount, path: path, options: options, started: started)
+        case .taskdump:
+            progress?("\(path): reading the task dump")
+            let parsed = try TaskDumpParser().parse(path: path)
+            return try storeTasks(parsed.snapshot, digest: parsed.digest, byteCount: parsed.byteCount, path: path, options: options, started: started)
+        case .recording:
+            progress?("\(path): replaying the recording")
+            let parsed = try ConsoleRecordingParser().parse(path: path)
+            return try storeTasks(parsed.snapshot, digest: parsed.digest, byteCount: parsed.byteCount, path: path, options: options, started: started)
         }
+    }
+
+    private func storeTasks(
+        _ snapshot: TaskSnapshot, digest: String, byteCount: Int, path: String, options: IngestOptions, started: Date
+    ) throws -> Report {
+        let store = try openStore()
+        let ingestor = TaskIngestor(store: store, plumbing: plumbing)
+        let outcome = try ingestor.store(snapshot, digest: digest, byteCount: byteCount, path: path, options: options)
+        return Report(
+            outcome: outcome, warnings: snapshot.warnings.map { "\(path): \($0)" }, seconds: Date().timeIntervalSince(started),
+            format: snapshot.format.rawValue)
     }
 }

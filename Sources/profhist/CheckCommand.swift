@@ -41,8 +41,12 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("How many earlier builds to compare with.", valueName: "n"))
     var last: Int = 10
 
-    @Option(name: .customLong("max-growth"), help: ArgumentHelp("Smallest growth that fails, in the metric's units; bytes may be written 64KiB, 2MiB.", valueName: "amount"))
-    var maxGrowth: String = "64KiB"
+    @Option(
+        name: .customLong("max-growth"),
+        help: ArgumentHelp(
+            "Smallest growth that fails, in the metric's units; bytes may be written 64KiB, 2MiB (default: 64KiB for bytes, 1 for counts).",
+            valueName: "amount"))
+    var maxGrowth: String?
 
     @Option(name: .customLong("max-growth-pct"), help: ArgumentHelp("Smallest growth that fails, in percent of the stack's previous level.", valueName: "percent"))
     var maxGrowthPercent: Double = 5
@@ -50,8 +54,8 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Snapshot kind.", valueName: "heap|tasks"))
     var kind: String = "heap"
 
-    @Option(name: .long, help: ArgumentHelp("The number judged.", valueName: "metric"))
-    var metric: Metric = .inuseSpace
+    @Option(name: .long, help: ArgumentHelp("The number judged (default: inuse_space for heap, live_tasks for tasks).", valueName: "metric"))
+    var metric: Metric?
 
     @Option(name: .customLong("run"), help: ArgumentHelp("Only this run.", valueName: "name"))
     var runName: String?
@@ -75,7 +79,7 @@ struct CheckCommand: ParsableCommand {
 
     func validate() throws {
         if last < 1 { throw ValidationError("--last must be at least 1") }
-        if CheckCommand.parseAmount(maxGrowth) == nil { throw ValidationError("--max-growth '\(maxGrowth)' is not an amount (e.g. 65536, 64KiB, 2MiB)") }
+        if let maxGrowth, CheckCommand.parseAmount(maxGrowth) == nil { throw ValidationError("--max-growth '\(maxGrowth)' is not an amount (e.g. 65536, 64KiB, 2MiB)") }
         if maxGrowthPercent < 0 { throw ValidationError("--max-growth-pct must be 0 or more") }
         for accept in accepts where !accept.hasPrefix("leaf:") && Int64(accept) == nil {
             throw ValidationError("--accept '\(accept)' must be a stack id or leaf:NAME")
@@ -108,7 +112,8 @@ struct CheckCommand: ParsableCommand {
             options.build = build
             options.baseline = baseline
             options.lastBuilds = last
-            options.maxGrowth = CheckCommand.parseAmount(maxGrowth) ?? 0
+            let chosen = metric ?? Metric.standard(kind: kind)
+            options.maxGrowth = maxGrowth.flatMap(CheckCommand.parseAmount) ?? (chosen.isBytes ? 65536 : 1)
             options.maxGrowthPercent = maxGrowthPercent
             options.accepted = accepts.map { text in
                 text.hasPrefix("leaf:") ? Acceptance(leaf: String(text.dropFirst(5)), reason: "accepted on the command line")
@@ -117,7 +122,7 @@ struct CheckCommand: ParsableCommand {
             if let acceptFile { options.accepted += try Acceptance.read(path: acceptFile) }
             var filter = SeriesFilter()
             filter.kind = kind
-            filter.metric = metric
+            filter.metric = metric ?? Metric.standard(kind: kind)
             filter.run = runName
             filter.labels = labels
             let check = GrowthCheck(filter: filter, options: options)

@@ -21,7 +21,7 @@ struct IngestCommand: ParsableCommand {
     )
 
     /// The dump files.
-    @Argument(help: ArgumentHelp("Dump files to ingest (jemalloc heap_v2 or legacy 'heap profile:').", valueName: "file"))
+    @Argument(help: ArgumentHelp("Files to ingest: jemalloc heap dumps, or tokio task snapshots.", valueName: "file"))
     var files: [String]
 
     /// The build the dumps come from.
@@ -32,7 +32,7 @@ struct IngestCommand: ParsableCommand {
     @Option(
         name: .customLong("run"),
         help: ArgumentHelp(
-            "Run name, to group dumps of one execution (default: the process id from jemalloc's file name, else the process's load address).",
+            "Run name, to group dumps of one execution (default: the process id from jemalloc's file name, else the process's load address; for task snapshots, the file name).",
             valueName: "name"))
     var runName: String?
 
@@ -53,7 +53,11 @@ struct IngestCommand: ParsableCommand {
     var binaries: [String] = []
 
     /// Input format.
-    @Option(name: .long, help: ArgumentHelp("Input format (auto detects from the content).", valueName: "auto|jemalloc"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Input format; auto detects it from the content: jemalloc heap dumps, tokio-console JSON (console), tokio task dumps (taskdump), console-subscriber recordings (recording).",
+            valueName: "auto|jemalloc|console|taskdump|recording"))
     var format: InputFormat = .auto
 
     @OptionGroup var store: StoreOptions
@@ -118,9 +122,13 @@ struct IngestCommand: ParsableCommand {
                 guard !quiet else { continue }
                 switch report.outcome {
                 case .stored(let id, let stacks, let total):
+                    let isHeap = report.format.hasPrefix("jemalloc") || report.format == "heap_profile"
+                    let summary = isHeap
+                        ? "\(stacks) stacks, \(ByteCount.human(total)) in use"
+                        : "\(stacks) \(report.format == "tokio_task_dump" ? "await stacks" : "locations"), \(Int64(total)) live tasks"
                     printError(
-                        "\(prefix)\(file): stored as snapshot \(id) (build \(build)): \(stacks) stacks, "
-                            + "\(ByteCount.human(total)) in use, \(String(format: "%.2f", report.seconds)) s")
+                        "\(prefix)\(file): stored as snapshot \(id) (build \(build), \(report.format)): \(summary), "
+                            + "\(String(format: "%.2f", report.seconds)) s")
                 case .skipped(let existing):
                     printError("\(prefix)\(file): already stored as snapshot \(existing); skipped")
                 }

@@ -32,7 +32,11 @@ struct SeriesOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Snapshot kind.", valueName: "heap|tasks"))
     var kind: String = "heap"
 
-    @Option(name: .long, help: ArgumentHelp("The number: inuse_space (bytes; the default), inuse_objects, alloc_space, alloc_objects.", valueName: "metric"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The number. heap: inuse_space (bytes; default), inuse_objects, alloc_space, alloc_objects. tasks: live_tasks (default), idle_tasks, running_tasks, scheduled_tasks, completed_tasks, polls, busy_ns, scheduled_ns, wakes, self_wakes, lost_wakers.",
+            valueName: "metric"))
     var metric: Metric?
 
     @Option(name: .long, help: ArgumentHelp("Rows are whole stacks, leaf functions (jeprof's flat) or every function (jeprof's cum).", valueName: "stack|leaf|function"))
@@ -44,12 +48,15 @@ struct SeriesOptions: ParsableArguments {
         if let builds, !builds.contains("..") { throw ValidationError("--builds must be FROM..TO, FROM.. or ..TO") }
         for label in labels where !label.contains("=") { throw ValidationError("--label '\(label)' must be key=value") }
         if kind != "heap" && kind != "tasks" { throw ValidationError("--kind must be heap or tasks") }
+        if let metric, metric.kind != kind {
+            throw ValidationError("--metric \(metric.rawValue) is a \(metric.kind) metric; add --kind \(metric.kind)")
+        }
     }
 
     var filter: SeriesFilter {
         var filter = SeriesFilter()
         filter.kind = kind
-        filter.metric = metric ?? .inuseSpace
+        filter.metric = metric ?? Metric.standard(kind: kind)
         if let builds, let range = builds.range(of: "..") {
             let from = String(builds[..<range.lowerBound])
             let to = String(builds[range.upperBound...])

@@ -22,7 +22,8 @@ public enum InputError: LocalizedError, Equatable {
         case .empty(let path):
             return "\(path): empty file, expected a jemalloc heap dump ('heap_v2/N' on the first line)"
         case .unknownFormat(let path, let firstLine):
-            return "\(path):1: unknown format: expected 'heap_v2/N' or 'heap profile:', got '\(firstLine)'"
+            return "\(path):1: unknown format: expected a jemalloc heap dump ('heap_v2/N'), tokio-console JSON, a tokio "
+                + "task dump ('TASK n:') or a console recording ('{\"v\":1}'), got '\(firstLine)'"
         case .malformed(let path, let line, let message):
             return "\(path):\(line): \(message)"
         case .truncated(let path, let line, let message):

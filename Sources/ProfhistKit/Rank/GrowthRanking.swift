@@ -97,7 +97,12 @@ public struct GrowthRanking {
     public func run(_ db: Database) throws -> GrowthReport {
         let points = try filter.points(db, axis: options.axis)
         let n = points.count
-        let meanTotal = points.isEmpty ? 0 : points.map { p in p.snapshots.map(\.total).reduce(0, +) / Double(p.snapshots.count) }.reduce(0, +) / Double(n)
+        // The total the magnitude floor is a share of: objects for an object count, else the snapshot total
+        // (in-use bytes for heap, live tasks for tasks).
+        let byObjects = filter.metric == .inuseObjects || filter.metric == .allocObjects
+        let meanTotal = points.isEmpty ? 0 : points.map { p in
+            p.snapshots.map { byObjects ? $0.totalObjects : $0.total }.reduce(0, +) / Double(p.snapshots.count)
+        }.reduce(0, +) / Double(n)
         guard n > 0 else {
             return GrowthReport(rows: [], points: [], replicates: [], keysTested: 0, meanTotal: 0)
         }
@@ -136,7 +141,8 @@ public struct GrowthRanking {
         }
 
         // Magnitude floor, and candidates whose range across points reaches it.
-        let floor = max(options.minDelta, options.minShareOfTotal * meanTotal)
+        // Counts (objects, tasks) move by whole units: less than one is noise.
+        let floor = max(options.minDelta, options.minShareOfTotal * meanTotal, filter.metric.isBytes ? 0 : 1)
         var candidates: [(key: Int64, range: Double)] = []
         for (key, entry) in sums {
             let low = entry.present < n ? min(entry.minimum, 0) : entry.minimum

@@ -7,9 +7,34 @@ public enum Metric: String, CaseIterable, Sendable {
     case inuseObjects = "inuse_objects"
     case allocSpace = "alloc_space"
     case allocObjects = "alloc_objects"
+    case liveTasks = "live_tasks"
+    case idleTasks = "idle_tasks"
+    case runningTasks = "running_tasks"
+    case scheduledTasks = "scheduled_tasks"
+    case completedTasks = "completed_tasks"
+    case polls
+    case busyNanoseconds = "busy_ns"
+    case scheduledNanoseconds = "scheduled_ns"
+    case wakes
+    case selfWakes = "self_wakes"
+    case lostWakers = "lost_wakers"
 
     /// Whether values are bytes (shown in KiB/MiB in tables).
     public var isBytes: Bool { self == .inuseSpace || self == .allocSpace }
+
+    /// The snapshot kind the metric belongs to.
+    public var kind: String {
+        switch self {
+        case .inuseSpace, .inuseObjects, .allocSpace, .allocObjects: return "heap"
+        default: return "tasks"
+        }
+    }
+
+    /// The metrics of a kind, in export order.
+    public static func all(kind: String) -> [Metric] { allCases.filter { $0.kind == kind } }
+
+    /// The metric ranked when none is named.
+    public static func standard(kind: String) -> Metric { kind == "tasks" ? .liveTasks : .inuseSpace }
 }
 
 /// What a series' points are.
@@ -61,6 +86,7 @@ public struct SeriesSnapshot: Sendable {
     public var takenAt: Int64
     public var total: Double
     public var samplePeriod: Int64
+    public var totalObjects: Double = 0
     public var run = ""
     public var kind = "heap"
     /// Labels as `k=v` joined by `,`.
@@ -138,6 +164,7 @@ extension SeriesFilter {
                 id: row["snapshot_id"], buildID: row["build_id"], build: row["build"], position: row["position"],
                 runID: row["run_id"], takenAt: row["taken_at"], total: row["total"], samplePeriod: row["sample_period"])
             snapshot.run = row["run"]
+            snapshot.totalObjects = row["total_objects"]
             snapshot.kind = kind
             snapshot.labels = row["labels"] ?? ""
             return snapshot

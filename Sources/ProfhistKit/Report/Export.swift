@@ -29,7 +29,7 @@ public struct Export {
         Column("metric"), Column("value", .number), Column("taken_at_unix", .number), Column("labels", maxWidth: 20),
     ]
 
-    var metricList: [Metric] { metrics ?? [.inuseSpace, .inuseObjects, .allocSpace, .allocObjects] }
+    var metricList: [Metric] { metrics ?? Metric.all(kind: filter.kind) }
 
     /// Writes the long format.
     public func long(_ db: Database, format: OutputFormat, sink: @escaping (String) -> Void) throws {

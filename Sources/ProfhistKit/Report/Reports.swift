@@ -9,7 +9,8 @@ public enum Reports {
     public static func runQuery(
         _ store: Store, named name: String, parameters: [String: DatabaseValueConvertible?],
         format: OutputFormat, headers: Bool = true, displays: [String: Column.Display] = [:],
-        maxWidths: [String: Int] = [:], tableColumns: [String]? = nil, sink: ((String) -> Void)? = nil
+        maxWidths: [String: Int] = [:], tableColumns: [String]? = nil,
+        tableCell: ((String, Row) -> Cell?)? = nil, sink: ((String) -> Void)? = nil
     ) throws {
         let sql = try Store.query(named: name)
         try store.queue.read { db in
@@ -27,8 +28,12 @@ public enum Reports {
             let writer = makeWriter(format: format, columns: columns, headers: headers, sink: sink)
             let numeric = Set(columns.indices.filter { columns[$0].display != .text })
             let rows = try Row.fetchCursor(statement, arguments: arguments)
+            let names = statement.columnNames
             while let row = try rows.next() {
-                let all = cells(row, numericColumns: numeric)
+                var all = cells(row, numericColumns: numeric)
+                if format == .table, let tableCell {
+                    for (i, name) in names.enumerated() { if let cell = tableCell(name, row) { all[i] = cell } }
+                }
                 writer.write(shown.map { all[$0] })
             }
             writer.finish()
@@ -94,9 +99,14 @@ public enum Reports {
     public static func snapshots(_ store: Store, kind: String?, build: String?, format: OutputFormat, headers: Bool = true, sink: ((String) -> Void)? = nil) throws {
         try runQuery(
             store, named: "list_snapshots", parameters: ["kind": kind, "build": build], format: format, headers: headers,
-            displays: ["id": .number, "total": .bytes, "total_objects": .number, "stacks": .number, "sample_period": .number],
+            displays: ["id": .number, "total": .number, "total_objects": .number, "stacks": .number, "sample_period": .number],
             maxWidths: ["source": 24, "labels": 20, "build": 14, "run": 18],
-            tableColumns: ["id", "kind", "build", "run", "taken_at", "total", "stacks", "labels"], sink: sink)
+            tableColumns: ["id", "kind", "build", "run", "taken_at", "total", "stacks", "labels"],
+            tableCell: { name, row in
+                // In-use bytes for heap snapshots, a plain count of live tasks for task snapshots.
+                guard name == "total", let total = row["total"] as Double? else { return nil }
+                return .text((row["kind"] as String?) == "tasks" ? "\(Int64(total)) tasks" : ByteCount.human(total))
+            }, sink: sink)
     }
 
     /// `builds`: one row per build, in order.

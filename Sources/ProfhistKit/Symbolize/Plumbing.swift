@@ -113,6 +113,9 @@ public struct Plumbing: Sendable {
         "std::__make_shared", "std::shared_ptr<", "std::__shared_ptr<", "std::unique_ptr<", "std::make_unique",
         "std::__cxx11::list", "std::list<", "std::_List_base", "std::__uninitialized", "std::__do_uninit",
         "std::function<", "std::_Function_base",
+        // async runtimes: an await stack's innermost user frame, and heap stacks allocating inside tokio
+        "tokio::", "<tokio::", "futures::", "<futures::", "futures_util::", "<futures_util::", "futures_core::",
+        "<futures_core::", "tokio_util::", "<tokio_util::", "tracing::instrument::", "<tracing::instrument::",
     ]
 
     public static let defaultRules: [Rule] =

@@ -2,6 +2,8 @@ CREATE UNIQUE INDEX callsite_parent_frame ON callsite (ifnull(parent_id, 0), fra
 
 CREATE INDEX snapshot_build ON snapshot (build_id, taken_at);
 
+CREATE UNIQUE INDEX snapshot_source ON snapshot (source_digest, build_id, run_id);
+
 CREATE INDEX snapshot_taken_at ON snapshot (taken_at);
 
 CREATE TABLE binary (
@@ -76,7 +78,7 @@ CREATE TABLE snapshot (
     taken_at INTEGER NOT NULL,
     ingested_at INTEGER NOT NULL,
     source_path TEXT NOT NULL,
-    source_digest TEXT NOT NULL UNIQUE,
+    source_digest TEXT NOT NULL,
     source_bytes INTEGER NOT NULL,
     format TEXT NOT NULL,
     sample_period INTEGER NOT NULL DEFAULT 0,
@@ -119,6 +121,23 @@ CREATE TABLE string (
     id INTEGER PRIMARY KEY,
     value TEXT NOT NULL UNIQUE
 );
+
+CREATE TABLE task_sample (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshot (id) ON DELETE CASCADE,
+    stack_id INTEGER NOT NULL,
+    live_tasks INTEGER NOT NULL,
+    idle_tasks INTEGER NOT NULL DEFAULT 0,
+    running_tasks INTEGER NOT NULL DEFAULT 0,
+    scheduled_tasks INTEGER NOT NULL DEFAULT 0,
+    completed_tasks INTEGER NOT NULL DEFAULT 0,
+    polls INTEGER NOT NULL DEFAULT 0,
+    busy_ns INTEGER NOT NULL DEFAULT 0,
+    scheduled_ns INTEGER NOT NULL DEFAULT 0,
+    wakes INTEGER NOT NULL DEFAULT 0,
+    self_wakes INTEGER NOT NULL DEFAULT 0,
+    lost_wakers INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (snapshot_id, stack_id)
+) WITHOUT ROWID;
 
 CREATE VIEW build_order AS
 SELECT
@@ -197,5 +216,24 @@ FROM sample AS sa
 JOIN snapshot AS s ON s.id = sa.snapshot_id
 JOIN build AS b ON b.id = s.build_id
 JOIN stack AS st ON st.id = sa.stack_id
+JOIN frame AS f ON f.id = st.leaf_frame_id
+JOIN string AS name ON name.id = f.name_id;
+
+CREATE VIEW v_task_value AS
+SELECT
+    t.snapshot_id,
+    s.taken_at / 1000 AS time,
+    b.name AS build,
+    t.stack_id,
+    name.value AS leaf,
+    t.live_tasks,
+    t.idle_tasks,
+    t.running_tasks,
+    t.scheduled_tasks,
+    t.lost_wakers
+FROM task_sample AS t
+JOIN snapshot AS s ON s.id = t.snapshot_id
+JOIN build AS b ON b.id = s.build_id
+JOIN stack AS st ON st.id = t.stack_id
 JOIN frame AS f ON f.id = st.leaf_frame_id
 JOIN string AS name ON name.id = f.name_id;

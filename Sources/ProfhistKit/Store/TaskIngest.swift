@@ -1,0 +1,125 @@
+import Foundation
+import GRDB
+
+/// Stores parsed tokio task snapshots: one immediate transaction per file, like heap dumps, with the groups
+/// (spawn locations, await stacks) interned in the same call-site tree.
+public struct TaskIngestor {
+    public let store: Store
+    public var plumbing: Plumbing
+
+    public init(store: Store, plumbing: Plumbing = Plumbing()) {
+        self.store = store
+        self.plumbing = plumbing
+    }
+
+    /// Stores one snapshot.
+    /// - Parameters:
+    ///   - takenAt: when the snapshot was taken: `--at`, else the time in the data, else the file's time.
+    /// - Throws: `StoreError.writeFailed` (the store is unchanged) on any database failure.
+    public func store(
+        _ snapshot: TaskSnapshot, digest: String, byteCount: Int, path: String, options: IngestOptions
+    ) throws -> IngestOutcome {
+        let takenAt = options.takenAt ?? snapshot.takenAt ?? HeapIngestor.modificationTime(path)
+            ?? Int64(Date().timeIntervalSince1970 * 1000)
+        // Task snapshots carry no process id: without --run, each file is its own run (a replicate).
+        let runName = options.run ?? "file-" + ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        // Groups with the same frame names are one stack.
+        var merged: [[String]: Int] = [:]
+        var groups: [TaskGroup] = []
+        for group in snapshot.groups where !group.frames.isEmpty {
+            let names = group.frames.map(\.name)
+            if let index = merged[names] {
+                groups[index].metrics = TaskIngestor.add(groups[index].metrics, group.metrics)
+            } else {
+                merged[names] = groups.count
+                groups.append(group)
+            }
+        }
+        let live = groups.reduce(Int64(0)) { $0 + $1.metrics.liveTasks }
+        do {
+            var outcome = IngestOutcome.skipped(existingSnapshotID: 0)
+            try store.queue.inTransaction(.immediate) { db in
+                // Task snapshots have no addresses: identical files from two builds or runs are two snapshots;
+                // the same file for the same build and run (a retry) is skipped.
+                if let existing = try Int64.fetchOne(
+                    db,
+                    sql: "SELECT s.id FROM snapshot AS s JOIN build AS b ON b.id = s.build_id JOIN run AS r ON r.id = s.run_id "
+                        + "WHERE s.source_digest = ? AND b.name = ? AND r.name = ?",
+                    arguments: [digest, options.build, runName])
+                {
+                    outcome = .skipped(existingSnapshotID: existing)
+                    return .rollback
+                }
+                var interner = Interner(db: db, plumbing: plumbing)
+                let buildID = try HeapIngestor.findOrCreate(
+                    db, select: "SELECT id FROM build WHERE name = ?", insert: "INSERT INTO build (name) VALUES (?)",
+                    arguments: [options.build])
+                let runID = try HeapIngestor.findOrCreate(
+                    db, select: "SELECT id FROM run WHERE build_id = ? AND name = ?",
+                    insert: "INSERT INTO run (build_id, name) VALUES (?, ?)", arguments: [buildID, runName])
+                try db.execute(
+                    sql: """
+                        INSERT INTO snapshot (kind, build_id, run_id, taken_at, ingested_at, source_path, source_digest,
+                            source_bytes, format, sample_period, total, total_objects, stack_count)
+                        VALUES ('tasks', ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, ?)
+                        """,
+                    arguments: [
+                        buildID, runID, takenAt, Int64(Date().timeIntervalSince1970 * 1000), path, digest, byteCount,
+                        snapshot.format.rawValue, Double(live), groups.count,
+                    ])
+                let snapshotID = db.lastInsertedRowID
+                for label in options.labels {
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO snapshot_label (snapshot_id, key_id, value_id) VALUES (?, ?, ?)",
+                        arguments: [snapshotID, try interner.string(label.key), try interner.string(label.value)])
+                }
+                let insert = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO task_sample (snapshot_id, stack_id, live_tasks, idle_tasks, running_tasks, scheduled_tasks,
+                            completed_tasks, polls, busy_ns, scheduled_ns, wakes, self_wakes, lost_wakers)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """)
+                let locationInsert = try db.cachedStatement(
+                    sql: "INSERT OR IGNORE INTO stack_location (stack_id, build_id, location_set_id) VALUES (?, ?, ?)")
+                for group in groups {
+                    let stackID = try interner.stack(names: group.frames.map(\.name))
+                    let m = group.metrics
+                    try insert.execute(arguments: [
+                        snapshotID, stackID, m.liveTasks, m.idleTasks, m.runningTasks, m.scheduledTasks, m.completedTasks,
+                        m.polls, m.busyNanoseconds, m.scheduledNanoseconds, m.wakes, m.selfWakes, m.lostWakers,
+                    ])
+                    var blob = [UInt8]()
+                    for frame in group.frames {
+                        LEB128.append(UInt64(try frame.file.map { try interner.string($0) } ?? 0), to: &blob)
+                        LEB128.append(UInt64(max(frame.line ?? 0, 0)), to: &blob)
+                        LEB128.append(0, to: &blob)
+                    }
+                    try locationInsert.execute(arguments: [stackID, buildID, try interner.locationSet(Data(blob))])
+                }
+                outcome = .stored(snapshotID: snapshotID, stackCount: groups.count, totalBytes: Double(live))
+                return .commit
+            }
+            return outcome
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.writeFailed(path: store.path, source: path, reason: Store.describe(error))
+        }
+    }
+
+    static func add(_ a: TaskMetrics, _ b: TaskMetrics) -> TaskMetrics {
+        var sum = a
+        sum.liveTasks &+= b.liveTasks
+        sum.idleTasks &+= b.idleTasks
+        sum.runningTasks &+= b.runningTasks
+        sum.scheduledTasks &+= b.scheduledTasks
+        sum.completedTasks &+= b.completedTasks
+        sum.polls &+= b.polls
+        sum.busyNanoseconds &+= b.busyNanoseconds
+        sum.scheduledNanoseconds &+= b.scheduledNanoseconds
+        sum.wakes &+= b.wakes
+        sum.selfWakes &+= b.selfWakes
+        sum.lostWakers &+= b.lostWakers
+        return sum
+    }
+}
