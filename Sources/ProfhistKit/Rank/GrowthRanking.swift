@@ -196,7 +196,7 @@ public struct GrowthRanking {
                 if let move = history.persistentMove(growing: options.growing, margin: floor),
                     let levelBefore = history.levels.last(where: { $0.end <= move.change.index })?.mean
                 {
-                    row.pValue = move.change.pAdjusted
+                    row.pValue = min(1, 2 * move.change.pAdjusted)  // two tests per stack: level shift and trend
                     var onset = move.change.index
                     var baseline = levelBefore
                     // A staircase of rises is a trend: date it where a line leaves the flat baseline, which the
@@ -218,7 +218,7 @@ public struct GrowthRanking {
                 } else if let trend = trendMove(means: means, floor: floor), trend.p < options.alpha {
                     // No persistent level shift, but a monotonic trend (a leak that grows a little with every
                     // build, or every snapshot of a soak): dated where the line leaves the flat baseline.
-                    row.pValue = trend.p
+                    row.pValue = min(1, 2 * trend.p)
                     row.regressedAt = points[trend.onset].label
                     row.before = trend.baseline
                     row.after = entry.last
@@ -226,7 +226,7 @@ public struct GrowthRanking {
                     let relative = abs(row.change) >= options.minRelative * abs(trend.baseline)
                     row.significant = relative && abs(row.change) >= floor && (row.change > 0) == options.growing
                 } else if let best = detector.bestSplit(replicates) {
-                    row.pValue = best.pAdjusted
+                    row.pValue = min(1, 2 * best.pAdjusted)
                 }
             }
             pValues.append(row.pValue)
