@@ -126,11 +126,14 @@ public final class RowWriter {
     }
 
     private func delimited(_ field: String) -> String {
+        // Scan bytes, not Characters: grapheme breaking made this the cost of an export.
         if format == .tsv {
             // TSV has no quoting: tabs and newlines (impossible in symbols) become spaces.
+            guard field.utf8.contains(where: { $0 == 9 || $0 == 10 || $0 == 13 }) else { return field }
             return field.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ")
+                .replacingOccurrences(of: "\r", with: " ")
         }
-        if field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+        if field.utf8.contains(where: { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }) {
             return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }
         return field
