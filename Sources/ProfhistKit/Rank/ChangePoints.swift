@@ -6,14 +6,19 @@ import Foundation
 public struct ChangePointDetector: Sendable {
     /// Largest corrected p-value for a split to count.
     public var alpha: Double = 0.01
-    /// Smallest shift between segment means to count (absolute units of the metric).
+    /// Smallest shift between segment means to count (absolute units of the metric)...
     public var minimumShift: Double = 0
+    /// ...and relative to the larger of the two means: `top` reports nothing smaller, so a split below it would
+    /// only misplace the changes that matter.
+    public var minimumRelativeShift: Double = 0.05
     /// Per-value noise floor: a segment's standard deviation is at least `relativeNoise` × the larger mean...
     public var relativeNoise: Double = 0.01
     /// ...and at least this absolute amount (sampling granularity).
     public var absoluteNoise: Double = 0.5
     /// At most this many change points per series.
     public var maximumChanges = 12
+    /// Degrees of freedom of the pooled within-point variance of the series being analysed (set per series).
+    var withinDegrees: Double = 0
 
     public init() {}
 
@@ -28,13 +33,22 @@ public struct ChangePointDetector: Sendable {
     /// The best split of the whole series, whether or not it is significant (for reporting).
     public func bestSplit(_ points: [[Double]]) -> Change? {
         let prefix = ChangePointDetector.prefixMoments(points)
-        return best(in: 0..<points.count, prefix: prefix, within: ChangePointDetector.withinVariance(points))
+        var detector = self
+        let noise = ChangePointDetector.withinNoise(points)
+        detector.withinDegrees = noise.degrees
+        return detector.best(in: 0..<points.count, prefix: prefix, within: noise.variance)
     }
 
     /// Every significant change point, sorted by index.
     public func changes(_ points: [[Double]]) -> [Change] {
+        var detector = self
+        let noise = ChangePointDetector.withinNoise(points)
+        detector.withinDegrees = noise.degrees
+        return detector.segment(points, within: noise.variance)
+    }
+
+    private func segment(_ points: [[Double]], within: Double) -> [Change] {
         let prefix = ChangePointDetector.prefixMoments(points)
-        let within = ChangePointDetector.withinVariance(points)
         var found: [Change] = []
         // Earliest ranges first: with a budget of changes, the onset of growth matters more than late detail.
         var pending = [0..<points.count]
@@ -42,7 +56,7 @@ public struct ChangePointDetector: Sendable {
             pending.sort { $0.lowerBound > $1.lowerBound }
             let range = pending.removeLast()
             guard range.count >= 2, let change = best(in: range, prefix: prefix, within: within) else { continue }
-            if change.pAdjusted < alpha, abs(change.shift.meanAfter - change.shift.meanBefore) >= minimumShift {
+            if change.pAdjusted < alpha, large(change.shift) {
                 found.append(change)
                 pending.append(range.lowerBound..<change.index)
                 pending.append(change.index..<range.upperBound)
@@ -63,7 +77,9 @@ public struct ChangePointDetector: Sendable {
             for i in found.indices {
                 let lower = i > 0 ? found[i - 1].index : 0
                 let upper = i + 1 < found.count ? found[i + 1].index : points.count
-                if let refined = best(in: lower..<upper, prefix: prefix, within: within), refined.pAdjusted < alpha {
+                if let refined = best(in: lower..<upper, prefix: prefix, within: within), refined.pAdjusted < alpha,
+                    large(refined.shift)
+                {
                     found[i] = refined
                 }
             }
@@ -71,6 +87,30 @@ public struct ChangePointDetector: Sendable {
         var unique: [Change] = []
         for change in found where unique.last?.index != change.index { unique.append(change) }
         return unique
+    }
+
+    /// The shift between the last point and the stable stretch before it (since the last change point before
+    /// it): the test `check` makes for the newest build, at a known split, so its p-value needs no correction
+    /// for a search.
+    public func shiftAtEnd(_ points: [[Double]], changes: [Change]) -> Change? {
+        let n = points.count
+        guard n >= 2 else { return nil }
+        let lower = changes.map(\.index).filter { $0 < n - 1 }.max() ?? 0
+        let prefix = ChangePointDetector.prefixMoments(points)
+        let noise = ChangePointDetector.withinNoise(points)
+        let before = prefix[n - 1] - prefix[lower]
+        let after = prefix[n] - prefix[n - 1]
+        let scale = max(abs(before.mean), abs(after.mean))
+        let constant = pow(relativeNoise * scale, 2) + absoluteNoise * absoluteNoise
+        let floor = max(constant, noise.variance)
+        let degrees = noise.variance > constant ? noise.degrees : .infinity
+        let shift = Statistics.shift(before: before, after: after, varianceFloor: floor, floorDegrees: degrees)
+        return Change(index: n - 1, shift: shift, pAdjusted: shift.p)
+    }
+
+    private func large(_ shift: Statistics.Shift) -> Bool {
+        let size = abs(shift.meanAfter - shift.meanBefore)
+        return size >= minimumShift && size >= minimumRelativeShift * max(abs(shift.meanBefore), abs(shift.meanAfter))
     }
 
     /// Moments of all replicate values of points [0, i), for i in 0...N.
@@ -90,7 +130,10 @@ public struct ChangePointDetector: Sendable {
     ///
     /// A segment's variance is never taken below it: three runs that happen to agree closely must not make a
     /// noisy stack look significant.
-    static func withinVariance(_ points: [[Double]]) -> Double {
+    static func withinVariance(_ points: [[Double]]) -> Double { withinNoise(points).variance }
+
+    /// The pooled within-point variance and its degrees of freedom, Σ(n_p − 1).
+    static func withinNoise(_ points: [[Double]]) -> (variance: Double, degrees: Double) {
         var squares = 0.0
         var degrees = 0.0
         for values in points where values.count >= 2 {
@@ -98,7 +141,7 @@ public struct ChangePointDetector: Sendable {
             squares += values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
             degrees += Double(values.count - 1)
         }
-        return degrees > 0 ? squares / degrees : 0
+        return (degrees > 0 ? squares / degrees : 0, degrees)
     }
 
     /// The most significant interval [k1, k2) strictly inside `range` against the rest of the range, when it
@@ -114,14 +157,16 @@ public struct ChangePointDetector: Sendable {
                 let inside = prefix[k2] - prefix[k1]
                 let outside = (prefix[k1] - prefix[lo]) + (prefix[hi] - prefix[k2])
                 let scale = max(abs(inside.mean), abs(outside.mean))
-                let floor = max(pow(relativeNoise * scale, 2) + absoluteNoise * absoluteNoise, within)
-                let shift = Statistics.shift(before: outside, after: inside, varianceFloor: floor)
+                let constant = pow(relativeNoise * scale, 2) + absoluteNoise * absoluteNoise
+                let floor = max(constant, within)
+                let degrees = within > constant ? withinDegrees : .infinity
+                let shift = Statistics.shift(before: outside, after: inside, varianceFloor: floor, floorDegrees: degrees)
                 if bestPair == nil || abs(shift.t) > abs(bestPair!.shift.t) + 1e-12 { bestPair = (k1, k2, shift) }
             }
         }
         guard let pair = bestPair else { return nil }
         let p = min(1, pair.shift.p * pairs)
-        guard p < alpha, abs(pair.shift.meanAfter - pair.shift.meanBefore) >= minimumShift else { return nil }
+        guard p < alpha, large(pair.shift) else { return nil }
         let before = prefix[pair.k1] - prefix[lo]
         let inside = prefix[pair.k2] - prefix[pair.k1]
         let after = prefix[hi] - prefix[pair.k2]
@@ -138,8 +183,12 @@ public struct ChangePointDetector: Sendable {
             let before = prefix[k] - prefix[range.lowerBound]
             let after = prefix[range.upperBound] - prefix[k]
             let scale = max(abs(before.mean), abs(after.mean))
-            let floor = max(pow(relativeNoise * scale, 2) + absoluteNoise * absoluteNoise, within)
-            let shift = Statistics.shift(before: before, after: after, varianceFloor: floor)
+            let constant = pow(relativeNoise * scale, 2) + absoluteNoise * absoluteNoise
+            let floor = max(constant, within)
+            // The floor's degrees of freedom: the pooled runs' when the noise estimate sets it, else a known
+            // constant (sampling granularity, relative precision).
+            let degrees = within > constant ? withinDegrees : .infinity
+            let shift = Statistics.shift(before: before, after: after, varianceFloor: floor, floorDegrees: degrees)
             if bestChange == nil || abs(shift.t) > abs(bestChange!.shift.t) + 1e-12 {
                 bestChange = Change(index: k, shift: shift, pAdjusted: min(1, shift.p * splits))
             }

@@ -158,16 +158,19 @@ public struct GrowthCheck {
             return undecided(target, "too little history: \(values) run(s) in all; a test needs at least 3")
         }
 
-        // Stacks with a rise at the target build, corrected over all stacks tested.
-        let atTarget = report.rows.filter { $0.latestMove?.index == n - 1 }
-        let q = Statistics.benjaminiHochberg(
-            report.rows.map { $0.latestMove?.index == n - 1 ? ($0.latestMove?.pAdjusted ?? 1) : 1 })
+        // The target build against the stable stretch before it, for every stack whose range could matter (a
+        // split at a known point: no search correction), then Benjamini–Hochberg over all stacks tested.
+        func rise(_ row: GrowthRow) -> ChangePointDetector.Change? {
+            guard let shift = row.endShift, shift.shift.meanAfter > shift.shift.meanBefore else { return nil }
+            return shift
+        }
+        let q = Statistics.benjaminiHochberg(report.rows.map { rise($0)?.pAdjusted ?? 1 })
         var qByKey: [Int64: Double] = [:]
         for (row, value) in zip(report.rows, q) { qByKey[row.key] = value }
         var failures: [CheckFinding] = []
         var accepted: [CheckFinding] = []
-        for row in atTarget {
-            guard let move = row.latestMove, (qByKey[row.key] ?? 1) < 0.05 else { continue }
+        for row in report.rows {
+            guard let move = rise(row), move.pAdjusted < options.alpha, (qByKey[row.key] ?? 1) < 0.05 else { continue }
             let finding = CheckFinding(
                 row: row, previous: move.shift.meanBefore, current: row.series.last ?? move.shift.meanAfter,
                 pValue: move.pAdjusted, acceptance: acceptance(for: row, target: target, order: order))

@@ -33,6 +33,8 @@ public struct GrowthRow: Sendable {
     /// The latest significant level shift in the ranked direction, wherever it is (for `check`, which asks
     /// whether one happened at the newest build).
     public var latestMove: ChangePointDetector.Change?
+    /// The last point against the stable stretch before it (`check`'s test).
+    public var endShift: ChangePointDetector.Change?
 }
 
 /// Options of `top`.
@@ -175,6 +177,7 @@ public struct GrowthRanking {
         var detector = ChangePointDetector()
         detector.alpha = options.alpha
         detector.minimumShift = floor
+        detector.minimumRelativeShift = options.minRelative
         detector.absoluteNoise = noiseFloor(points: points)
         var rows: [GrowthRow] = []
         rows.reserveCapacity(sums.count)
@@ -193,6 +196,7 @@ public struct GrowthRanking {
                 let changes = detector.changes(replicates)
                 let history = LevelHistory(points: replicates, changes: changes)
                 row.latestMove = changes.last { ($0.shift.meanAfter > $0.shift.meanBefore) == options.growing }
+                row.endShift = detector.shiftAtEnd(replicates, changes: changes)
                 if let move = history.persistentMove(growing: options.growing, margin: floor),
                     let levelBefore = history.levels.last(where: { $0.end <= move.change.index })?.mean
                 {

@@ -141,17 +141,23 @@ public enum Statistics {
     /// single value has no spread of its own). Each side's variance is floored at `varianceFloor` so a side
     /// that is constant (a stack that is 0 in every run before a leak) gives a finite, large t instead of ∞ or
     /// NaN. With fewer than three values in all, nothing can be said: p = 1.
-    public static func shift(before: Moments, after: Moments, varianceFloor: Double) -> Shift {
+    public static func shift(before: Moments, after: Moments, varianceFloor: Double, floorDegrees: Double = .infinity) -> Shift {
         let m1 = before.mean, m2 = after.mean
         let n1 = before.count, n2 = after.count
         guard n1 >= 1, n2 >= 1, n1 + n2 >= 3 else { return Shift(meanBefore: m1, meanAfter: m2, t: 0, df: 0, p: 1) }
         let floor = max(varianceFloor, 1e-12)
         let difference = m2 - m1
         if n1 >= 2 && n2 >= 2 {
-            let a = max(before.variance, floor) / n1
-            let b = max(after.variance, floor) / n2
+            // Welch–Satterthwaite, each side's variance carrying its own degrees of freedom: a side whose
+            // variance is the floor (the pooled run-to-run noise) has the floor's degrees of freedom, not n - 1.
+            let useFloor1 = before.variance < floor
+            let useFloor2 = after.variance < floor
+            let a = (useFloor1 ? floor : before.variance) / n1
+            let b = (useFloor2 ? floor : after.variance) / n2
             let t = difference / (a + b).squareRoot()
-            let df = (a + b) * (a + b) / (a * a / (n1 - 1) + b * b / (n2 - 1))
+            let df1 = useFloor1 ? max(floorDegrees, n1 - 1) : n1 - 1
+            let df2 = useFloor2 ? max(floorDegrees, n2 - 1) : n2 - 1
+            let df = min((a + b) * (a + b) / (a * a / df1 + b * b / df2), 1e6)
             return Shift(meanBefore: m1, meanAfter: m2, t: t, df: df, p: studentTwoSidedP(t: t, df: df))
         }
         let df = n1 + n2 - 2

@@ -98,7 +98,7 @@ public enum CheckSummary {
                 let mark = accepted ? "☑️" : "❌"
                 out += "| \(mark) | \(finding.row.key) | `\(code(finding.row.leaf))` | \(Sparkline.render(finding.row.series, width: 12)) | "
                     + "\(amount(finding.previous, report.metric)) | \(amount(finding.current, report.metric)) | "
-                    + "\(signed(finding.growth, report.metric)) | \(formatP(finding.pValue)) |\n"
+                    + "\(signed(finding.growth, report.metric)) | \(html(formatP(finding.pValue))) |\n"
             }
             out += "\n"
             for finding in findings {
