@@ -147,7 +147,7 @@ public struct LeakyHistory: @unchecked Sendable {
     /// the noisy stack's run-to-run noise reproducible (nil: seeded by process id).
     public static func make(
         builds: [Build], runs: Int, phases: Int = 1, leakKiB: Int = 256, growthKiB: Int = 2048, lgSample: Int = 12,
-        seed: Int? = 1
+        seed: Int? = 11
     ) throws -> LeakyHistory {
         let folder = try Fixtures.temporaryFolder("profhist-history")
         let store = try Store(path: folder.appendingPathComponent("history.db").path, create: true)

@@ -13,8 +13,12 @@ public struct ChangePointDetector: Sendable {
     public var minimumRelativeShift: Double = 0.05
     /// Per-value noise floor: a segment's standard deviation is at least `relativeNoise` × the larger mean...
     public var relativeNoise: Double = 0.01
-    /// ...and at least this absolute amount (sampling granularity).
+    /// ...and at least this absolute amount (granularity).
     public var absoluteNoise: Double = 0.5
+    /// jemalloc's mean sampling interval R in bytes for byte metrics, else 0: a sampled stack of mean size m
+    /// has variance about m·R (the number of samples is Poisson with mean m/R, each worth R), so its relative
+    /// error is 1/√(samples). A side's variance is never taken below it.
+    public var samplingInterval: Double = 0
     /// At most this many change points per series.
     public var maximumChanges = 12
     /// Degrees of freedom of the pooled within-point variance of the series being analysed (set per series).
@@ -98,14 +102,55 @@ public struct ChangePointDetector: Sendable {
         let lower = changes.map(\.index).filter { $0 < n - 1 }.max() ?? 0
         let prefix = ChangePointDetector.prefixMoments(points)
         let noise = ChangePointDetector.withinNoise(points)
+        var detector = self
+        detector.withinDegrees = noise.degrees
         let before = prefix[n - 1] - prefix[lower]
         let after = prefix[n] - prefix[n - 1]
+        let shift = detector.compare(before, after, within: noise.variance)
+        // A stack that is new at the last point (no sample in any earlier run) is where Welch's t, with few
+        // runs, has least power and the sampling model is most trustworthy: jemalloc's values are counts of
+        // samples worth R bytes each, and with one rate for all runs the newest runs' samples are binomial given
+        // the total. Take the better of the two tests, corrected for taking two. Stacks that existed before are
+        // judged by Welch alone (run-to-run variation beyond sampling makes the count test overconfident).
+        var p = shift.p
+        if samplingInterval >= 1024, before.count >= 1, after.count >= 1, before.sum == 0, before.sumOfSquares == 0 {
+            // Quasi-Poisson: runs that differ more than sampling explains (a stack whose size really varies from
+            // run to run) count as fewer independent samples, by the ratio of observed to expected variance.
+            var observed = 0.0
+            var expected = 0.0
+            for values in points where values.count >= 2 {
+                let mean = values.reduce(0, +) / Double(values.count)
+                guard mean > 0 else { continue }
+                observed += values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+                expected += Double(values.count - 1) * samplingInterval * mean
+            }
+            let dispersion = expected > 0 ? max(1, observed / expected) : 1
+            let k1 = max(before.sum, 0) / samplingInterval / dispersion
+            let k2 = max(after.sum, 0) / samplingInterval / dispersion
+            let share = after.count / (before.count + after.count)
+            let counts = k2 > share * (k1 + k2)
+                ? Statistics.binomialUpperTail(k: k2.rounded(), n: (k1 + k2).rounded(), p: share)
+                : Statistics.binomialUpperTail(k: k1.rounded(), n: (k1 + k2).rounded(), p: 1 - share)
+            p = min(1, 2 * min(shift.p, 2 * counts))
+        }
+        return Change(index: n - 1, shift: shift, pAdjusted: p)
+    }
+
+    /// The shift between two stretches with the floors of this detector: per side the largest of its sample
+    /// variance, the pooled run-to-run noise, the sampling model and the constant floor.
+    func compare(_ before: Statistics.Moments, _ after: Statistics.Moments, within: Double) -> Statistics.Shift {
         let scale = max(abs(before.mean), abs(after.mean))
         let constant = pow(relativeNoise * scale, 2) + absoluteNoise * absoluteNoise
-        let floor = max(constant, noise.variance)
-        let degrees = noise.variance > constant ? noise.degrees : .infinity
-        let shift = Statistics.shift(before: before, after: after, varianceFloor: floor, floorDegrees: degrees)
-        return Change(index: n - 1, shift: shift, pAdjusted: shift.p)
+        func floor(_ side: Statistics.Moments) -> (Double, Double) {
+            let model = samplingInterval * abs(side.mean)
+            let known = max(constant, model)
+            return within > known ? (within, withinDegrees) : (known, .infinity)
+        }
+        let (floor1, degrees1) = floor(before)
+        let (floor2, degrees2) = floor(after)
+        return Statistics.shift(
+            before: before, after: after, floorBefore: floor1, degreesBefore: degrees1, floorAfter: floor2,
+            degreesAfter: degrees2)
     }
 
     private func large(_ shift: Statistics.Shift) -> Bool {
@@ -156,11 +201,7 @@ public struct ChangePointDetector: Sendable {
             for k2 in (k1 + 1)..<hi {
                 let inside = prefix[k2] - prefix[k1]
                 let outside = (prefix[k1] - prefix[lo]) + (prefix[hi] - prefix[k2])
-                let scale = max(abs(inside.mean), abs(outside.mean))
-                let constant = pow(relativeNoise * scale, 2) + absoluteNoise * absoluteNoise
-                let floor = max(constant, within)
-                let degrees = within > constant ? withinDegrees : .infinity
-                let shift = Statistics.shift(before: outside, after: inside, varianceFloor: floor, floorDegrees: degrees)
+                let shift = compare(outside, inside, within: within)
                 if bestPair == nil || abs(shift.t) > abs(bestPair!.shift.t) + 1e-12 { bestPair = (k1, k2, shift) }
             }
         }
@@ -182,13 +223,7 @@ public struct ChangePointDetector: Sendable {
         for k in (range.lowerBound + 1)..<range.upperBound {
             let before = prefix[k] - prefix[range.lowerBound]
             let after = prefix[range.upperBound] - prefix[k]
-            let scale = max(abs(before.mean), abs(after.mean))
-            let constant = pow(relativeNoise * scale, 2) + absoluteNoise * absoluteNoise
-            let floor = max(constant, within)
-            // The floor's degrees of freedom: the pooled runs' when the noise estimate sets it, else a known
-            // constant (sampling granularity, relative precision).
-            let degrees = within > constant ? withinDegrees : .infinity
-            let shift = Statistics.shift(before: before, after: after, varianceFloor: floor, floorDegrees: degrees)
+            let shift = compare(before, after, within: within)
             if bestChange == nil || abs(shift.t) > abs(bestChange!.shift.t) + 1e-12 {
                 bestChange = Change(index: k, shift: shift, pAdjusted: min(1, shift.p * splits))
             }
@@ -233,8 +268,13 @@ public struct LevelHistory: Sendable {
             guard let levelIndex = levels.firstIndex(where: { $0.start == change.index }), levelIndex > 0 else { continue }
             let before = levels[levelIndex - 1].mean
             let after = levels[levelIndex...]
+            // Growth must also end above every earlier level: a stack that only returns to a level it had
+            // before (jitter between two shapes, a re-introduced allocation) has not grown. A fall only needs to
+            // stay below the level before it: a leak that came and went is a fix.
+            let highest = levels[..<levelIndex].map(\.mean).max() ?? before
             let holds = growing
-                ? after.allSatisfy { $0.mean >= before + margin } : after.allSatisfy { $0.mean <= before - margin }
+                ? after.allSatisfy { $0.mean >= before + margin } && last.mean >= highest + margin
+                : after.allSatisfy { $0.mean <= before - margin }
             _ = j
             if holds { return (change, last.mean - before) }
         }

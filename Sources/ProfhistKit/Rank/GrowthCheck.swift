@@ -61,7 +61,9 @@ public struct CheckOptions: Sendable {
     public var maxGrowth: Double = 64 * 1024
     public var maxGrowthPercent: Double = 5
     public var accepted: [Acceptance] = []
-    public var alpha: Double = 0.01
+    /// A gate must rarely fail a clean build: p below 0.001 (as Hunter uses) and a false discovery rate of 1%.
+    public var alpha: Double = 0.001
+    public var fdr: Double = 0.01
 
     public init() {}
 }
@@ -170,7 +172,7 @@ public struct GrowthCheck {
         var failures: [CheckFinding] = []
         var accepted: [CheckFinding] = []
         for row in report.rows {
-            guard let move = rise(row), move.pAdjusted < options.alpha, (qByKey[row.key] ?? 1) < 0.05 else { continue }
+            guard let move = rise(row), move.pAdjusted < options.alpha, (qByKey[row.key] ?? 1) < options.fdr else { continue }
             let finding = CheckFinding(
                 row: row, previous: move.shift.meanBefore, current: row.series.last ?? move.shift.meanAfter,
                 pValue: move.pAdjusted, acceptance: acceptance(for: row, target: target, order: order))

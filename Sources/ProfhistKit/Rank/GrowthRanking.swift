@@ -179,6 +179,9 @@ public struct GrowthRanking {
         detector.minimumShift = floor
         detector.minimumRelativeShift = options.minRelative
         detector.absoluteNoise = noiseFloor(points: points)
+        if filter.metric == .inuseSpace || filter.metric == .allocSpace {
+            detector.samplingInterval = Double(points.flatMap(\.snapshots).map(\.samplePeriod).max() ?? 0)
+        }
         var rows: [GrowthRow] = []
         rows.reserveCapacity(sums.count)
         var pValues: [Double] = []
@@ -197,10 +200,12 @@ public struct GrowthRanking {
                 let history = LevelHistory(points: replicates, changes: changes)
                 row.latestMove = changes.last { ($0.shift.meanAfter > $0.shift.meanBefore) == options.growing }
                 row.endShift = detector.shiftAtEnd(replicates, changes: changes)
+                var stepRow: GrowthRow? = nil
                 if let move = history.persistentMove(growing: options.growing, margin: floor),
                     let levelBefore = history.levels.last(where: { $0.end <= move.change.index })?.mean
                 {
-                    row.pValue = min(1, 2 * move.change.pAdjusted)  // two tests per stack: level shift and trend
+                    var step = row
+                    step.pValue = min(1, 2 * move.change.pAdjusted)  // two tests per stack: level shift and trend
                     var onset = move.change.index
                     var baseline = levelBefore
                     // A staircase of rises is a trend: date it where a line leaves the flat baseline, which the
@@ -213,22 +218,40 @@ public struct GrowthRanking {
                         onset = trend.onset
                         baseline = trend.baseline
                     }
-                    row.regressedAt = points[onset].label
-                    row.before = baseline
-                    row.after = history.levels.last?.mean ?? entry.last
-                    row.change = row.after - baseline
-                    let relative = abs(row.change) >= options.minRelative * abs(baseline)
-                    row.significant = relative && abs(row.change) >= floor && (row.change > 0) == options.growing
-                } else if let trend = trendMove(means: means, floor: floor), trend.p < options.alpha {
-                    // No persistent level shift, but a monotonic trend (a leak that grows a little with every
-                    // build, or every snapshot of a soak): dated where the line leaves the flat baseline.
-                    row.pValue = min(1, 2 * trend.p)
-                    row.regressedAt = points[trend.onset].label
-                    row.before = trend.baseline
-                    row.after = entry.last
-                    row.change = entry.last - trend.baseline
-                    let relative = abs(row.change) >= options.minRelative * abs(trend.baseline)
-                    row.significant = relative && abs(row.change) >= floor && (row.change > 0) == options.growing
+                    step.regressedAt = points[onset].label
+                    step.before = baseline
+                    step.after = history.levels.last?.mean ?? entry.last
+                    step.change = step.after - baseline
+                    let relative = abs(step.change) >= options.minRelative * abs(baseline)
+                    step.significant = relative && abs(step.change) >= floor && (step.change > 0) == options.growing
+                        && step.pValue < options.alpha
+                    stepRow = step
+                }
+                var trendRow: GrowthRow? = nil
+                if let trend = trendMove(means: means, floor: floor), trend.p < options.alpha {
+                    // A monotonic trend (a leak that grows a little with every build, or every snapshot of a
+                    // soak): dated where the line leaves the flat baseline.
+                    var ramp = row
+                    ramp.pValue = min(1, 2 * trend.p)
+                    ramp.regressedAt = points[trend.onset].label
+                    ramp.before = trend.baseline
+                    ramp.after = entry.last
+                    ramp.change = entry.last - trend.baseline
+                    let relative = abs(ramp.change) >= options.minRelative * abs(trend.baseline)
+                    ramp.significant = relative && abs(ramp.change) >= floor && (ramp.change > 0) == options.growing
+                        && ramp.pValue < options.alpha
+                    trendRow = ramp
+                }
+                // A significant level shift first (it dates steps best), else a significant trend, else the
+                // smallest p-value tried, for --all.
+                if let step = stepRow, step.significant {
+                    row = step
+                } else if let ramp = trendRow, ramp.significant {
+                    row = ramp
+                } else if let step = stepRow {
+                    row = step
+                } else if let ramp = trendRow {
+                    row = ramp
                 } else if let best = detector.bestSplit(replicates) {
                     row.pValue = min(1, 2 * best.pAdjusted)
                 }
@@ -299,9 +322,7 @@ public struct GrowthRanking {
     /// The absolute noise floor per value: jemalloc's sampling cannot resolve much below half its mean sampling
     /// interval for one stack in one snapshot; counts cannot be resolved below half an object or task.
     private func noiseFloor(points: [SeriesPoint]) -> Double {
-        guard filter.metric.isBytes else { return 0.5 }
-        let period = points.flatMap(\.snapshots).map(\.samplePeriod).max() ?? 1
-        return max(0.5, 0.5 * Double(period))
+        0.5
     }
 }
 

@@ -142,28 +142,47 @@ public enum Statistics {
     /// that is constant (a stack that is 0 in every run before a leak) gives a finite, large t instead of ∞ or
     /// NaN. With fewer than three values in all, nothing can be said: p = 1.
     public static func shift(before: Moments, after: Moments, varianceFloor: Double, floorDegrees: Double = .infinity) -> Shift {
+        shift(
+            before: before, after: after, floorBefore: varianceFloor, degreesBefore: floorDegrees, floorAfter: varianceFloor,
+            degreesAfter: floorDegrees)
+    }
+
+    /// As above, with a floor per side (a side's sampling noise depends on its own level) and the degrees of
+    /// freedom each floor was estimated with (infinity for a known constant).
+    public static func shift(
+        before: Moments, after: Moments, floorBefore: Double, degreesBefore: Double, floorAfter: Double, degreesAfter: Double
+    ) -> Shift {
         let m1 = before.mean, m2 = after.mean
         let n1 = before.count, n2 = after.count
         guard n1 >= 1, n2 >= 1, n1 + n2 >= 3 else { return Shift(meanBefore: m1, meanAfter: m2, t: 0, df: 0, p: 1) }
-        let floor = max(varianceFloor, 1e-12)
+        let floor1 = max(floorBefore, 1e-12)
+        let floor2 = max(floorAfter, 1e-12)
         let difference = m2 - m1
         if n1 >= 2 && n2 >= 2 {
             // Welch–Satterthwaite, each side's variance carrying its own degrees of freedom: a side whose
-            // variance is the floor (the pooled run-to-run noise) has the floor's degrees of freedom, not n - 1.
-            let useFloor1 = before.variance < floor
-            let useFloor2 = after.variance < floor
-            let a = (useFloor1 ? floor : before.variance) / n1
-            let b = (useFloor2 ? floor : after.variance) / n2
+            // variance is a floor (the pooled run-to-run noise, or the sampling model) has the floor's.
+            let useFloor1 = before.variance < floor1
+            let useFloor2 = after.variance < floor2
+            let a = (useFloor1 ? floor1 : before.variance) / n1
+            let b = (useFloor2 ? floor2 : after.variance) / n2
             let t = difference / (a + b).squareRoot()
-            let df1 = useFloor1 ? max(floorDegrees, n1 - 1) : n1 - 1
-            let df2 = useFloor2 ? max(floorDegrees, n2 - 1) : n2 - 1
+            let df1 = useFloor1 ? max(degreesBefore, n1 - 1) : n1 - 1
+            let df2 = useFloor2 ? max(degreesAfter, n2 - 1) : n2 - 1
             let df = min((a + b) * (a + b) / (a * a / df1 + b * b / df2), 1e6)
             return Shift(meanBefore: m1, meanAfter: m2, t: t, df: df, p: studentTwoSidedP(t: t, df: df))
         }
         let df = n1 + n2 - 2
-        let pooled = max(((n1 - 1) * before.variance + (n2 - 1) * after.variance) / df, floor)
+        let pooled = max(((n1 - 1) * before.variance + (n2 - 1) * after.variance) / df, max(floor1, floor2))
         let t = difference / (pooled * (1 / n1 + 1 / n2)).squareRoot()
         return Shift(meanBefore: m1, meanAfter: m2, t: t, df: df, p: studentTwoSidedP(t: t, df: df))
+    }
+
+    /// P(X ≥ k) for X ~ Binomial(n, p), through the incomplete beta function (k and n may be fractional).
+    public static func binomialUpperTail(k: Double, n: Double, p: Double) -> Double {
+        guard k > 0 else { return 1 }
+        guard k <= n, p > 0 else { return 0 }
+        if p >= 1 { return 1 }
+        return min(1, max(0, regularizedIncompleteBeta(a: k, b: n - k + 1, x: p)))
     }
 
     // MARK: - Trend

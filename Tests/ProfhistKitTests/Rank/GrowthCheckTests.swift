@@ -22,7 +22,7 @@ struct GrowthCheckTests {
     func verdicts() throws {
         for build in ["b1", "b2", "b3"] {
             let report = try Self.check(build)
-            #expect(report.verdict == .pass, "\(build): \(report.failures.map(\.row.leaf))")
+            #expect(report.verdict == .pass, "\(build): \(report.failures.map { ($0.row.leaf, $0.previous, $0.current, $0.pValue, $0.row.series) })")
         }
         let leak = try Self.check("b4")
         #expect(leak.verdict == .fail)
