@@ -19,6 +19,8 @@ public struct ChangePointDetector: Sendable {
     /// has variance about m·R (the number of samples is Poisson with mean m/R, each worth R), so its relative
     /// error is 1/√(samples). A side's variance is never taken below it.
     public var samplingInterval: Double = 0
+    /// The typical dispersion of the stacks of a ranking (their median), for the count test of a new stack.
+    public var sharedDispersion: Double?
     /// At most this many change points per series.
     public var maximumChanges = 12
     /// Degrees of freedom of the pooled within-point variance of the series being analysed (set per series).
@@ -114,17 +116,10 @@ public struct ChangePointDetector: Sendable {
         // judged by Welch alone (run-to-run variation beyond sampling makes the count test overconfident).
         var p = shift.p
         if samplingInterval >= 1024, before.count >= 1, after.count >= 1, before.sum == 0, before.sumOfSquares == 0 {
-            // Quasi-Poisson: runs that differ more than sampling explains (a stack whose size really varies from
-            // run to run) count as fewer independent samples, by the ratio of observed to expected variance.
-            var observed = 0.0
-            var expected = 0.0
-            for values in points where values.count >= 2 {
-                let mean = values.reduce(0, +) / Double(values.count)
-                guard mean > 0 else { continue }
-                observed += values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
-                expected += Double(values.count - 1) * samplingInterval * mean
-            }
-            let dispersion = expected > 0 ? max(1, observed / expected) : 1
+            // Quasi-Poisson: runs that differ more than sampling explains count as fewer independent samples, by
+            // the ratio of observed to expected variance; a new stack has too few runs to estimate it, so the
+            // median over the stacks of the series is used when known.
+            let dispersion = max(1, sharedDispersion ?? ChangePointDetector.dispersion(points, samplingInterval: samplingInterval) ?? 1)
             let k1 = max(before.sum, 0) / samplingInterval / dispersion
             let k2 = max(after.sum, 0) / samplingInterval / dispersion
             let share = after.count / (before.count + after.count)
@@ -134,6 +129,20 @@ public struct ChangePointDetector: Sendable {
             p = min(1, 2 * min(shift.p, 2 * counts))
         }
         return Change(index: n - 1, shift: shift, pAdjusted: p)
+    }
+
+    /// Run-to-run variance over what jemalloc's sampling explains (m·R), pooled over the points of one series;
+    /// nil when no point has two runs with a positive mean.
+    public static func dispersion(_ points: [[Double]], samplingInterval: Double) -> Double? {
+        var observed = 0.0
+        var expected = 0.0
+        for values in points where values.count >= 2 {
+            let mean = values.reduce(0, +) / Double(values.count)
+            guard mean > 0 else { continue }
+            observed += values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+            expected += Double(values.count - 1) * samplingInterval * mean
+        }
+        return expected > 0 ? observed / expected : nil
     }
 
     /// The shift between two stretches with the floors of this detector: per side the largest of its sample

@@ -182,6 +182,15 @@ public struct GrowthRanking {
         if filter.metric == .inuseSpace || filter.metric == .allocSpace {
             detector.samplingInterval = Double(points.flatMap(\.snapshots).map(\.samplePeriod).max() ?? 0)
         }
+        if detector.samplingInterval > 0 {
+            let dispersions = candidates.indices.compactMap { c -> Double? in
+                let replicates = replicateSums[c].enumerated().map { x, values in
+                    values.enumerated().map { r, sum in sum / Double(max(points[x].snapshotsPerReplicate[safe: r] ?? 1, 1)) }
+                }
+                return ChangePointDetector.dispersion(replicates, samplingInterval: detector.samplingInterval)
+            }.sorted()
+            if !dispersions.isEmpty { detector.sharedDispersion = dispersions[dispersions.count / 2] }
+        }
         var rows: [GrowthRow] = []
         rows.reserveCapacity(sums.count)
         var pValues: [Double] = []
