@@ -101,6 +101,9 @@ public struct JemallocHeapParser {
                 guard let period = scanner.unsigned(), scanner.atEnd else {
                     throw malformed(number, "expected 'heap_v2/PERIOD', got '\(InputError.quote(line))'")
                 }
+                guard period > 0, period & (period - 1) == 0 else {
+                    throw malformed(number, "sampling period \(period) is not a power of two (jemalloc writes 2^lg_prof_sample)")
+                }
                 dump.format = .jemallocHeapV2
                 dump.samplePeriod = period
                 sampling = .v2
@@ -142,6 +145,23 @@ public struct JemallocHeapParser {
         }
 
         // MARK: Stacks
+
+        /// Rejects pairs that no jemalloc writes: bytes without objects (jeprof divides by zero), fewer bytes
+        /// than objects, or sizes beyond any real heap (2^56 bytes, 64 PiB).
+        func validate(_ counts: (UInt64, UInt64, UInt64, UInt64), number: Int) throws {
+            let limit: UInt64 = 1 << 56
+            for (count, bytes) in [(counts.0, counts.1), (counts.2, counts.3)] {
+                if count == 0 && bytes > 0 {
+                    throw malformed(number, "\(bytes) bytes in 0 objects")
+                }
+                if bytes < count {
+                    throw malformed(number, "\(count) objects in only \(bytes) bytes")
+                }
+                if bytes > limit || count > limit {
+                    throw malformed(number, "implausible size \(bytes) bytes in \(count) objects (more than 64 PiB)")
+                }
+            }
+        }
 
         func adjust(_ counts: (UInt64, UInt64, UInt64, UInt64)) -> HeapValues {
             let period = dump.samplePeriod
@@ -247,6 +267,7 @@ public struct JemallocHeapParser {
                     guard scanner.atEnd else {
                         throw malformed(number, "unexpected text after the counts: '\(InputError.quote(line))'")
                     }
+                    try validate(counts, number: number)
                     addStack(addresses, values: adjust(counts))
                     pendingStack = nil
                 } else {
@@ -265,6 +286,7 @@ public struct JemallocHeapParser {
                 throw malformed(number, "expected 'N: B [N: B] @ ADDRESSES', got '\(InputError.quote(line))'")
             }
             let stack = try addresses(&scanner, line: line, number: number)
+            try validate(counts, number: number)
             addStack(stack, values: adjust(counts))
         }
 

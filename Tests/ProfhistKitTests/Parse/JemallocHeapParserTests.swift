@@ -159,6 +159,20 @@ struct JemallocHeapParserTests {
         longAddress[stackLine] = "@ 0x12345678901234567"
         expectError(try file("long.heap", longAddress.joined(separator: "\n")), line: stackLine + 1, containing: "bad address")
 
+        for (name, counts, fragment) in [
+            ("nobjects.heap", "  t*: 0: 267317 [0: 0]", "0 objects"),
+            ("fewbytes.heap", "  t*: 10: 3 [0: 0]", "only 3 bytes"),
+            ("huge.heap", "  t*: 1: 9223372036854775807 [0: 0]", "implausible"),
+            ("max.heap", "  t*: 18446744073709551615: 18446744073709551615 [0: 0]", "implausible"),
+        ] {
+            var absurd = lines
+            absurd[totalLine] = counts
+            expectError(try file(name, absurd.joined(separator: "\n")), line: totalLine + 1, containing: fragment)
+        }
+        var periodZero = lines
+        periodZero[0] = "heap_v2/0"
+        expectError(try file("period.heap", periodZero.joined(separator: "\n")), line: 1, containing: "power of two")
+
         lines[1] = "  t*: 1: 1 [0: 0]\u{0}"
         expectError(try file("nul.heap", lines.joined(separator: "\n")), line: 2, containing: "")
     }

@@ -192,7 +192,7 @@ struct TaskRankingTests {
         let good = Self.dump(leaking: 2)
         let broken = good.replacingOccurrences(of: "\u{A0}\u{A0}\u{A0}\u{A0}\u{A0}└╼", with: "\u{A0}\u{A0}\u{A0}\u{A0}\u{A0}\u{A0}\u{A0}\u{A0}\u{A0}\u{A0}\u{A0}└╼")
         var cases = [("broken-tree.txt", broken), ("bad.json", "{\"now\": \"2026-01-01T00:00:00Z\", \"taskUpdate\": {\"newTasks\": [ }"),
-            ("bad-version.jsonl", "{\"v\":7}\n")]
+            ("bad-version.jsonl", "{\"v\":7}\n"), ("cut-dump.txt", String(good.prefix(good.count / 2 + 7)))]
         if let console = history.consoleFiles["b3"]?.first {
             let text = try String(contentsOf: console, encoding: .utf8)
             cases.append(("truncated.json", String(text.prefix(text.count * 2 / 3))))

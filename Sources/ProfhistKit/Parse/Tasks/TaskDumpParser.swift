@@ -65,7 +65,17 @@ public struct TaskDumpParser {
         var reader = try LineReader(path: path)
         defer { reader.close() }
         var state = DumpState(path: path)
-        while (try reader.nextLine({ line, number in try state.consume(line, number: number) })) != nil {}
+        var lastIsTree = false
+        while (try reader.nextLine({ (line: UnsafeBufferPointer<UInt8>, number: Int) -> Void in
+            // "╼" is E2 95 BC in UTF-8: the line is part of a tree.
+            lastIsTree = line.indices.contains { i in i + 2 < line.count && line[i] == 0xE2 && line[i + 1] == 0x95 && line[i + 2] == 0xBC }
+            try state.consume(line, number: number)
+        })) != nil {}
+        // tokio's printers end every trace line with a newline; a tree line without one was cut off.
+        if !reader.lastLineTerminated && lastIsTree {
+            throw InputError.truncated(
+                path: path, line: reader.lineNumber, message: "the last tree line has no newline (the dump was cut short)")
+        }
         let snapshot = try state.finish(lastLine: reader.lineNumber)
         return Result(snapshot: snapshot, digest: reader.finalizeDigest(), byteCount: reader.bytesRead)
     }
