@@ -26,6 +26,7 @@ public enum FrameName {
         var text = stripCloneSuffixes(name)
         if looksLikeRustLegacy(text) { text = decodeRustLegacy(text) }
         text = stripRustHash(text)
+        text = unifyRustSchemes(text)
         text = unwrapInherentImpl(text)
         return text.isEmpty ? "[unnamed]" : text
     }
@@ -71,6 +72,35 @@ public enum FrameName {
                     }
                 }
             }
+        }
+        return text
+    }
+
+    /// Rust's v0 names say `{closure#0}` and carry turbofish arguments (`boxed::<u64>::{closure#0}`) where
+    /// legacy names say `{{closure}}` and have none; builds of one crate can use either scheme, so both become
+    /// the legacy form (`boxed::{{closure}}`). `::<` never occurs in C++ names.
+    static func unifyRustSchemes(_ name: String) -> String {
+        guard name.contains("{closure#") || name.contains("::<") else { return name }
+        var text = name
+        // `::<...>` path arguments, balanced.
+        while let start = text.range(of: "::<") {
+            var depth = 0
+            var index = text.index(start.lowerBound, offsetBy: 2)
+            var end: String.Index? = nil
+            while index < text.endIndex {
+                if text[index] == "<" { depth += 1 } else if text[index] == ">" {
+                    depth -= 1
+                    if depth == 0 { end = text.index(after: index); break }
+                }
+                index = text.index(after: index)
+            }
+            guard let end else { break }
+            text.removeSubrange(start.lowerBound..<end)
+        }
+        // `{closure#N}` → `{{closure}}`.
+        while let range = text.range(of: "{closure#") {
+            guard let close = text[range.upperBound...].firstIndex(of: "}") else { break }
+            text.replaceSubrange(range.lowerBound...close, with: "{{closure}}")
         }
         return text
     }

@@ -20,6 +20,14 @@ struct FrameNameTests {
         #expect(FrameName.fromSymbol("_ZN4leak5Cache4fill17hd7b8d6b3ac0e2e1fE.llvm.123") == "leak::Cache::fill")
     }
 
+    @Test("Rust v0 closures and turbofish arguments take the legacy form, so either scheme gives one name")
+    func rustSchemes() {
+        #expect(FrameName.normalize("leaky2::boxed::<u64>::{closure#0}") == "leaky2::boxed::{{closure}}")
+        #expect(FrameName.normalize("std::rt::lang_start_internal::{closure#0}") == "std::rt::lang_start_internal::{{closure}}")
+        #expect(FrameName.normalize("<[u8; 4] as leaky::Maker>::make") == "<[u8; 4] as leaky::Maker>::make")
+        #expect(FrameName.normalize("std::vector<int, std::allocator<int> >::push_back(int const&)") == "std::vector<int, std::allocator<int> >::push_back(int const&)")
+    }
+
     @Test("C and C++ names: versions, clone suffixes and parameter lists")
     func cAndCxx() {
         #expect(FrameName.fromSymbol("memcpy@@GLIBC_2.14") == "memcpy")
