@@ -22,6 +22,8 @@ public final class ELFFile: @unchecked Sendable {
     public let segments: [Segment]
     /// ET_DYN (PIE executables and shared objects) or ET_EXEC.
     public let isSharedObject: Bool
+    /// e_machine: 62 x86_64, 183 aarch64.
+    public let machine: UInt16
 
     private let data: Data
     private let sections: [Section]
@@ -64,6 +66,7 @@ public final class ELFFile: @unchecked Sendable {
         let reader = ByteReader(data: data)
         let type = reader.u16(16) ?? 0
         isSharedObject = type == 3
+        machine = reader.u16(18) ?? 0
         guard type == 2 || type == 3 else {
             throw SymbolizeError.notELF(path: path, reason: "not an executable or shared object (e_type \(type))")
         }
@@ -128,6 +131,29 @@ public final class ELFFile: @unchecked Sendable {
             }
         }
         return false
+    }
+
+    /// Whether the instruction just before `returnOffset` (a file offset) is a call: a return address of a
+    /// stack must follow one. nil when the architecture is not checked (only x86_64 and aarch64 are).
+    public func followsCall(returnOffset: UInt64) -> Bool? {
+        let reader = ByteReader(data: data)
+        switch machine {
+        case 62:
+            guard returnOffset >= 7, let bytes = reader.bytes(returnOffset - 7, 7) else { return false }
+            if bytes[2] == 0xE8 { return true }  // call rel32
+            // call r/m (FF /2), 2 to 7 bytes long with prefixes, SIB and displacement.
+            for length in 2...7 {
+                let start = 7 - length
+                if bytes[start] == 0xFF && (bytes[start + 1] >> 3) & 7 == 2 { return true }
+                if start > 0 && bytes[start - 1] & 0xF0 == 0x40 && bytes[start] == 0xFF && (bytes[start + 1] >> 3) & 7 == 2 { return true }
+            }
+            return false
+        case 183:
+            guard returnOffset >= 4, let word = reader.u32(returnOffset - 4) else { return false }
+            return word & 0xFC00_0000 == 0x9400_0000 || word & 0xFFFF_FC1F == 0xD63F_0000 || word & 0xFFFF_FC1F == 0xD63F_0800
+        default:
+            return nil
+        }
     }
 
     /// The function containing `address` (an ELF virtual address), from `.symtab` or else `.dynsym`.

@@ -106,9 +106,28 @@ public struct Symbolizer {
             if let note { warnings.append("\(source): \(note)") }
             resolved[path] = candidate
         }
-        // A binary whose executable segment does not fit the mapping is from another build: refuse it.
+        // A binary whose executable segment does not fit the mapping, or whose code has no call instruction
+        // before the dump's return addresses, is from another build: refuse it.
+        var returnAddresses: [Int: [UInt64]] = [:]
+        for stack in dump.stacks {
+            for address in stack.addresses.dropFirst() {
+                guard let m = Symbolizer.find(address, in: sorted), (returnAddresses[m]?.count ?? 0) < 400 else { continue }
+                returnAddresses[m, default: []].append(address)
+            }
+        }
         for (index, mapping) in sorted.enumerated() where perMapping[index] != nil {
             guard let candidate = resolved[mapping.path] ?? nil else { continue }
+            let addresses = Array(Set(returnAddresses[index] ?? []))
+            let checks = addresses.compactMap { candidate.elf.followsCall(returnOffset: $0 - mapping.start + mapping.offset) }
+            let misses = checks.filter { !$0 }.count
+            if checks.count >= 8, Double(misses) > 0.2 * Double(checks.count) {
+                warnings.append(
+                    "\(source): \(candidate.path) does not match the code of \(mapping.path) in the dump (\(misses) of "
+                        + "\(checks.count) return addresses follow no call instruction): it is from another build; its "
+                        + "frames are stored unsymbolized")
+                resolved[mapping.path] = .some(nil)
+                continue
+            }
             if !candidate.elf.matches(mappingOffset: mapping.offset, length: mapping.end - mapping.start) {
                 warnings.append(
                     "\(source): \(candidate.path) does not match the mapping of \(mapping.path) in the dump "

@@ -192,6 +192,25 @@ struct StoreTests {
         #expect(names2.contains("leaky_cache"))
     }
 
+    @Test("another build of the same program, same segment sizes, is caught by its code and not used")
+    func sameProgramOtherBuild() throws {
+        let set = try SharedDumps.c.get()
+        let folder = try Fixtures.temporaryFolder()
+        let text = try String(contentsOf: set.dumps1[0], encoding: .utf8)
+            .replacingOccurrences(of: set.program1.path, with: "/nonexistent/place/leaky")
+        let dump = folder.appendingPathComponent("moved.heap")
+        try text.write(to: dump, atomically: true, encoding: .utf8)
+        let other = folder.appendingPathComponent("leaky-other-build")
+        try FileManager.default.copyItem(at: set.program2, to: other)
+        let store = try Self.newStore()
+        let pipeline = IngestPipeline(openStore: { store }, binaries: [try BinaryCandidate(path: other.path)], llvm: LLVMSymbolizer.locate())
+        let report = try pipeline.ingest(path: dump.path, format: .auto, options: IngestOptions(build: "x"))
+        #expect(report.warnings.contains { $0.contains("another build") }, "\(report.warnings)")
+        let names = try store.queue.read { db in try String.fetchAll(db, sql: "SELECT value FROM string") }
+        #expect(!names.contains("leaky_cache"), "mis-symbolized with the other build")
+        #expect(names.contains { $0.hasPrefix("leaky+0x") })
+    }
+
     @Test("a binary from another build is refused with a warning, not used to mis-symbolize")
     func mismatchedBinary() throws {
         let set = try SharedDumps.c.get()
