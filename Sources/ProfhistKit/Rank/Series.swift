@@ -151,6 +151,10 @@ extension SeriesFilter {
             }
             return position
         }
+        if let from = try position(fromBuild), let to = try position(toBuild), from > to {
+            throw StoreError.badParameter(
+                "--builds \(fromBuild ?? "")..\(toBuild ?? ""): \(fromBuild ?? "") comes after \(toBuild ?? "") (see 'profhist builds')")
+        }
         let labelsJSON = labels.isEmpty ? nil : "[" + labels.map(RowWriter.jsonString).joined(separator: ",") + "]"
         let buildsJSON = builds.map { "[" + $0.map(RowWriter.jsonString).joined(separator: ",") + "]" }
         let rows = try Row.fetchAll(
