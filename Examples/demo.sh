@@ -64,6 +64,9 @@ echo
 echo "== profhist show $leak   (the leaking stack, root to leaf)"
 "$profhist" show "$leak"
 echo
+echo "== profhist check --build v1.3   (the CI gate at the leak's build; exit 1 = growth)"
+"$profhist" check --build v1.3 || echo "(exit $?)"
+echo
 echo "== profhist export --format csv | head -3"
 "$profhist" export --format csv | head -3
 echo
