@@ -69,31 +69,12 @@ public struct HeapIngestor {
                     return .rollback
                 }
                 var interner = Interner(db: db, plumbing: plumbing)
-                let buildID = try HeapIngestor.findOrCreate(
-                    db, select: "SELECT id FROM build WHERE name = ?", insert: "INSERT INTO build (name) VALUES (?)",
-                    arguments: [options.build])
-                let runID = try HeapIngestor.findOrCreate(
-                    db, select: "SELECT id FROM run WHERE build_id = ? AND name = ?",
-                    insert: "INSERT INTO run (build_id, name) VALUES (?, ?)", arguments: [buildID, runName])
-                try db.execute(
-                    sql: """
-                        INSERT INTO snapshot (kind, build_id, run_id, taken_at, ingested_at, source_path, source_digest,
-                            source_bytes, format, sample_period, total, total_objects, header_bytes, header_objects,
-                            stack_count)
-                        VALUES ('heap', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        buildID, runID, takenAt, Int64(Date().timeIntervalSince1970 * 1000), path, parsed.digest,
-                        parsed.byteCount, parsed.dump.format.rawValue, Int64(clamping: parsed.dump.samplePeriod),
-                        total.inuseBytes, total.inuseObjects, parsed.dump.header?.inuseBytes,
-                        parsed.dump.header?.inuseObjects, merged.count,
-                    ])
-                let snapshotID = db.lastInsertedRowID
-                for label in options.labels {
-                    try db.execute(
-                        sql: "INSERT OR REPLACE INTO snapshot_label (snapshot_id, key_id, value_id) VALUES (?, ?, ?)",
-                        arguments: [snapshotID, try interner.string(label.key), try interner.string(label.value)])
-                }
+                let record = SnapshotRecord(
+                    kind: "heap", takenAt: takenAt, path: path, digest: parsed.digest, byteCount: parsed.byteCount,
+                    format: parsed.dump.format.rawValue, samplePeriod: Int64(clamping: parsed.dump.samplePeriod),
+                    total: total.inuseBytes, totalObjects: total.inuseObjects, headerBytes: parsed.dump.header?.inuseBytes,
+                    headerObjects: parsed.dump.header?.inuseObjects, stackCount: merged.count)
+                let (snapshotID, buildID) = try record.insert(db, interner: &interner, options: options, runName: runName)
 
                 // The symbol cache, so the next dump of these binaries skips symbolization.
                 var binaryIDs: [String: Int64] = [:]

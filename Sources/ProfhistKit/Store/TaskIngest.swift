@@ -51,28 +51,10 @@ public struct TaskIngestor {
                     return .rollback
                 }
                 var interner = Interner(db: db, plumbing: plumbing)
-                let buildID = try HeapIngestor.findOrCreate(
-                    db, select: "SELECT id FROM build WHERE name = ?", insert: "INSERT INTO build (name) VALUES (?)",
-                    arguments: [options.build])
-                let runID = try HeapIngestor.findOrCreate(
-                    db, select: "SELECT id FROM run WHERE build_id = ? AND name = ?",
-                    insert: "INSERT INTO run (build_id, name) VALUES (?, ?)", arguments: [buildID, runName])
-                try db.execute(
-                    sql: """
-                        INSERT INTO snapshot (kind, build_id, run_id, taken_at, ingested_at, source_path, source_digest,
-                            source_bytes, format, sample_period, total, total_objects, stack_count)
-                        VALUES ('tasks', ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, ?)
-                        """,
-                    arguments: [
-                        buildID, runID, takenAt, Int64(Date().timeIntervalSince1970 * 1000), path, digest, byteCount,
-                        snapshot.format.rawValue, Double(live), groups.count,
-                    ])
-                let snapshotID = db.lastInsertedRowID
-                for label in options.labels {
-                    try db.execute(
-                        sql: "INSERT OR REPLACE INTO snapshot_label (snapshot_id, key_id, value_id) VALUES (?, ?, ?)",
-                        arguments: [snapshotID, try interner.string(label.key), try interner.string(label.value)])
-                }
+                let record = SnapshotRecord(
+                    kind: "tasks", takenAt: takenAt, path: path, digest: digest, byteCount: byteCount,
+                    format: snapshot.format.rawValue, total: Double(live), stackCount: groups.count)
+                let (snapshotID, buildID) = try record.insert(db, interner: &interner, options: options, runName: runName)
                 let insert = try db.cachedStatement(
                     sql: """
                         INSERT INTO task_sample (snapshot_id, stack_id, live_tasks, idle_tasks, running_tasks, scheduled_tasks,
