@@ -1,7 +1,7 @@
--- Builds in order of their first snapshot, with counts and the mean heap total of their snapshots.
--- Parameters: none.
--- Columns: position, build, first_taken_at, last_taken_at (RFC 3339 UTC), snapshots, runs, mean_total (bytes),
---   max_total (bytes).
+-- Builds in order of their first snapshot, with counts and the mean and maximum total of their snapshots of
+-- one kind (in-use bytes for heap, live tasks for tasks).
+-- Parameters: :kind ('heap' or 'tasks'; NULL: heap totals, builds of any kind listed).
+-- Columns: position, build, first_taken_at, last_taken_at (RFC 3339 UTC), snapshots, runs, mean_total, max_total.
 SELECT
     o.position,
     o.build,
@@ -9,7 +9,8 @@ SELECT
     rfc3339(o.last_taken_at) AS last_taken_at,
     o.snapshot_count AS snapshots,
     o.run_count AS runs,
-    (SELECT avg(s.total) FROM snapshot AS s WHERE s.build_id = o.build_id AND s.kind = 'heap') AS mean_total,
-    (SELECT max(s.total) FROM snapshot AS s WHERE s.build_id = o.build_id AND s.kind = 'heap') AS max_total
+    (SELECT avg(s.total) FROM snapshot AS s WHERE s.build_id = o.build_id AND s.kind = coalesce(:kind, 'heap')) AS mean_total,
+    (SELECT max(s.total) FROM snapshot AS s WHERE s.build_id = o.build_id AND s.kind = coalesce(:kind, 'heap')) AS max_total
 FROM build_order AS o
+WHERE :kind IS NULL OR EXISTS (SELECT 1 FROM snapshot AS s WHERE s.build_id = o.build_id AND s.kind = :kind)
 ORDER BY o.position

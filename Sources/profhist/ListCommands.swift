@@ -25,15 +25,20 @@ struct BuildsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "builds",
         abstract: "List builds in order of their first snapshot.",
-        discussion: "Columns: position, build, first_taken_at, last_taken_at, snapshots, runs, mean_total, max_total (bytes)."
+        discussion: "Columns: position, build, first_taken_at, last_taken_at, snapshots, runs, mean_total, max_total (in-use bytes; live tasks with --kind tasks)."
     )
 
+    @Option(name: .long, help: ArgumentHelp("Totals of this kind, and only builds that have it.", valueName: "heap|tasks")) var kind: String?
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        if let kind, kind != "heap" && kind != "tasks" { throw ValidationError("--kind must be heap or tasks") }
+    }
+
     func run() throws {
         try reportingErrors {
-            try Reports.builds(try store.openForReading(), format: output.format, headers: output.headers)
+            try Reports.builds(try store.openForReading(), kind: kind, format: output.format, headers: output.headers)
         }
     }
 }

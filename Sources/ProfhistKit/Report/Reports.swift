@@ -110,10 +110,11 @@ public enum Reports {
     }
 
     /// `builds`: one row per build, in order.
-    public static func builds(_ store: Store, format: OutputFormat, headers: Bool = true, sink: ((String) -> Void)? = nil) throws {
+    public static func builds(_ store: Store, kind: String? = nil, format: OutputFormat, headers: Bool = true, sink: ((String) -> Void)? = nil) throws {
+        let unit: Column.Display = kind == "tasks" ? .number : .bytes
         try runQuery(
-            store, named: "list_builds", parameters: [:], format: format, headers: headers,
-            displays: ["position": .number, "snapshots": .number, "runs": .number, "mean_total": .bytes, "max_total": .bytes],
+            store, named: "list_builds", parameters: ["kind": kind], format: format, headers: headers,
+            displays: ["position": .number, "snapshots": .number, "runs": .number, "mean_total": unit, "max_total": unit],
             maxWidths: ["build": 24], sink: sink)
     }
 
