@@ -8,11 +8,15 @@ struct Profhist: ParsableCommand {
         commandName: "profhist",
         abstract: "Keep the memory history of a program and find the call stacks that grow.",
         discussion: """
-            profhist ingests jemalloc heap dumps into one SQLite store, keyed by build and time, with every stack \
-            symbolized so the same code path is the same stack in every build.
+            profhist ingests jemalloc heap dumps and tokio task snapshots into one SQLite store, keyed by build and \
+            time, with every stack symbolized so the same code path is the same stack in every build, and ranks the \
+            stacks that grow, with the build where the growth began.
 
               profhist ingest out/*.heap --build "$GIT_SHA" --binary target/release/app
-              profhist snapshots
+              profhist ingest console.json --build "$GIT_SHA"
+              profhist top
+              profhist diff --base v1.4.0 --target v1.5.0
+              profhist check --build "$GIT_SHA"
               profhist export --format csv > memory.csv
 
             The store is ./profhist.db unless --db or PROFHIST_DB says otherwise.
