@@ -21,7 +21,8 @@ struct EmbedSQLPlugin: BuildToolPlugin {
                 displayName: "Embedding Migrations/ and Queries/ into \(target.name)",
                 executable: try context.tool(named: "EmbedSQLTool").url,
                 arguments: [output.path] + folders.map(\.path),
-                inputFiles: inputs,
+                // The folders too: adding or removing a file changes them, so the SQL is embedded again.
+                inputFiles: folders + inputs,
                 outputFiles: [output]
             )
         ]

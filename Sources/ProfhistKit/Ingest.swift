@@ -61,6 +61,8 @@ public struct IngestPipeline {
         public var warnings: [String]
         public var seconds: Double
         public var format: String
+        /// `heap` or `tasks`.
+        public var kind: String
     }
 
     /// Ingests the file at `path`.
@@ -75,17 +77,18 @@ public struct IngestPipeline {
             let store = try openStore()
             let ingestor = HeapIngestor(store: store, plumbing: plumbing)
             if let existing = try ingestor.existingSnapshot(digest: parsed.digest) {
-                return Report(outcome: .skipped(existingSnapshotID: existing), warnings: [], seconds: 0, format: parsed.dump.format.rawValue)
+                return Report(
+                    outcome: .skipped(existingSnapshotID: existing), warnings: [], seconds: 0, format: parsed.dump.format.rawValue,
+                    kind: "heap")
             }
-            var symbolizer = Symbolizer(binaries: binaries, llvm: llvm)
-            symbolizer.useMappedFiles = true
+            let symbolizer = Symbolizer(binaries: binaries, llvm: llvm)
             progress?("\(path): symbolizing \(parsed.dump.stacks.count) stacks")
             let symbolized = try symbolizer.symbolize(parsed.dump, source: path, cache: store)
             progress?("\(path): storing")
             let outcome = try ingestor.store(parsed, symbolized: symbolized, path: path, options: options)
             return Report(
                 outcome: outcome, warnings: symbolized.warnings, seconds: Date().timeIntervalSince(started),
-                format: parsed.dump.format.rawValue)
+                format: parsed.dump.format.rawValue, kind: "heap")
         case .console:
             progress?("\(path): reading the console stream")
             let parsed = try TokioConsoleParser().parse(path: path)
@@ -109,6 +112,6 @@ public struct IngestPipeline {
         let outcome = try ingestor.store(snapshot, digest: digest, byteCount: byteCount, path: path, options: options)
         return Report(
             outcome: outcome, warnings: snapshot.warnings.map { "\(path): \($0)" }, seconds: Date().timeIntervalSince(started),
-            format: snapshot.format.rawValue)
+            format: snapshot.format.rawValue, kind: "tasks")
     }
 }

@@ -122,8 +122,7 @@ struct IngestCommand: ParsableCommand {
                 guard !quiet else { continue }
                 switch report.outcome {
                 case .stored(let id, let stacks, let total):
-                    let isHeap = report.format.hasPrefix("jemalloc") || report.format == "heap_profile"
-                    let summary = isHeap
+                    let summary = report.kind == "heap"
                         ? "\(stacks) stacks, \(ByteCount.human(total)) in use"
                         : "\(stacks) \(report.format == "tokio_task_dump" ? "await stacks" : "locations"), \(Int64(total)) live tasks"
                     printError(

@@ -74,12 +74,6 @@ struct LineReader {
         }
     }
 
-    /// Reads and hashes the rest of the file without looking at it.
-    mutating func drain() throws {
-        start = end
-        while !atEOF { try fill(); start = end }
-    }
-
     /// The SHA-256 of everything read; call after the last line.
     mutating func finalizeDigest() -> String {
         hasher.finalize().map { String(format: "%02x", $0) }.joined()

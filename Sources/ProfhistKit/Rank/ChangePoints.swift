@@ -184,8 +184,6 @@ public struct ChangePointDetector: Sendable {
     ///
     /// A segment's variance is never taken below it: three runs that happen to agree closely must not make a
     /// noisy stack look significant.
-    static func withinVariance(_ points: [[Double]]) -> Double { withinNoise(points).variance }
-
     /// The pooled within-point variance and its degrees of freedom, Σ(n_p − 1).
     static func withinNoise(_ points: [[Double]]) -> (variance: Double, degrees: Double) {
         var squares = 0.0
@@ -273,7 +271,7 @@ public struct LevelHistory: Sendable {
     /// - Returns: the change and the total movement from the level before it to the last level.
     public func persistentMove(growing: Bool, margin: Double) -> (change: ChangePointDetector.Change, amount: Double)? {
         guard levels.count >= 2, let last = levels.last else { return nil }
-        for (j, change) in changes.enumerated() {
+        for change in changes {
             guard let levelIndex = levels.firstIndex(where: { $0.start == change.index }), levelIndex > 0 else { continue }
             let before = levels[levelIndex - 1].mean
             let after = levels[levelIndex...]
@@ -284,7 +282,6 @@ public struct LevelHistory: Sendable {
             let holds = growing
                 ? after.allSatisfy { $0.mean >= before + margin } && last.mean >= highest + margin
                 : after.allSatisfy { $0.mean <= before - margin }
-            _ = j
             if holds { return (change, last.mean - before) }
         }
         return nil

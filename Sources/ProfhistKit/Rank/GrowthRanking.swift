@@ -178,7 +178,6 @@ public struct GrowthRanking {
         detector.alpha = options.alpha
         detector.minimumShift = floor
         detector.minimumRelativeShift = options.minRelative
-        detector.absoluteNoise = noiseFloor(points: points)
         if filter.metric == .inuseSpace || filter.metric == .allocSpace {
             detector.samplingInterval = Double(points.flatMap(\.snapshots).map(\.samplePeriod).max() ?? 0)
         }
@@ -326,12 +325,6 @@ public struct GrowthRanking {
             }
         }
         return result
-    }
-
-    /// The absolute noise floor per value: jemalloc's sampling cannot resolve much below half its mean sampling
-    /// interval for one stack in one snapshot; counts cannot be resolved below half an object or task.
-    private func noiseFloor(points: [SeriesPoint]) -> Double {
-        0.5
     }
 }
 

@@ -189,38 +189,6 @@ public enum Reports {
             writer.finish()
         }
     }
-
-    /// The columns of `export` in the long format of PRODUCT.md.
-    public static let exportColumns = [
-        Column("snapshot_id", .number), Column("kind"), Column("build"), Column("run"), Column("taken_at", .time),
-        Column("stack_id", .number), Column("leaf", maxWidth: 40), Column("stack", maxWidth: 60), Column("metric"),
-        Column("value", .number), Column("taken_at_unix", .number),
-    ]
-
-    /// `export`: every sample, one row per (snapshot, stack, metric), streamed.
-    public static func export(
-        _ store: Store, kind: String?, build: String?, snapshot: Int64?, format: OutputFormat, headers: Bool = true,
-        sink: ((String) -> Void)? = nil
-    ) throws {
-        let sql = try Store.query(named: "export_samples")
-        try store.queue.read { db in
-            let writer = makeWriter(format: format, columns: exportColumns, headers: headers, sink: sink)
-            let catalog = StackCatalog(db: db)
-            let rows = try Row.fetchCursor(
-                db, sql: sql, arguments: ["kind": kind, "build": build, "snapshot": snapshot])
-            while let row = try rows.next() {
-                let stackID: Int64 = row["stack_id"]
-                let takenAt: Int64 = row["taken_at"]
-                writer.write([
-                    .integer(row["snapshot_id"]), .text(row["kind"]), .text(row["build"]), .text(row["run"]),
-                    .text(Timestamp.rfc3339(milliseconds: takenAt)), .integer(stackID), .text(row["leaf"]),
-                    .text(try catalog.folded(stackID)), .text(row["metric"]), .integer(row["value"]),
-                    .integer(takenAt >= 0 ? takenAt / 1000 : (takenAt - 999) / 1000),
-                ])
-            }
-            writer.finish()
-        }
-    }
 }
 
 extension String {

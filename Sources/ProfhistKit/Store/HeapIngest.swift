@@ -119,15 +119,7 @@ public struct HeapIngestor {
                             snapshotID, stackID, HeapIngestor.rounded(values.allocObjects), HeapIngestor.rounded(values.allocBytes),
                         ])
                     }
-                    var blob = [UInt8]()
-                    blob.reserveCapacity(stack.frames.count * 4)
-                    for frame in stack.frames {
-                        let fileID = try frame.file.map { try interner.string($0) } ?? 0
-                        LEB128.append(UInt64(fileID), to: &blob)
-                        LEB128.append(UInt64(max(frame.line ?? 0, 0)), to: &blob)
-                        LEB128.append(frame.inlined ? 1 : 0, to: &blob)
-                    }
-                    try locationInsert.execute(arguments: [stackID, buildID, try interner.locationSet(Data(blob))])
+                    try locationInsert.execute(arguments: [stackID, buildID, try interner.locationSet(stack.frames.map { ($0.file, $0.line, $0.inlined) })])
                 }
                 outcome = .stored(snapshotID: snapshotID, stackCount: merged.count, totalBytes: total.inuseBytes)
                 return .commit

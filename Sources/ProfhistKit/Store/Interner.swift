@@ -36,8 +36,21 @@ struct Interner {
         return id
     }
 
-    /// The id of a location blob (see `stack_location`), shared by every stack and build with the same one.
-    mutating func locationSet(_ frames: Data) throws -> Int64 {
+    /// The id of the location blob of a stack's frames (see `stack_location`): per frame, root first, its
+    /// file's string id (0: unknown), line (0: unknown) and 1 if inlined. Shared by every stack and build with
+    /// the same locations.
+    mutating func locationSet(_ frames: [(file: String?, line: Int?, inlined: Bool)]) throws -> Int64 {
+        var blob = [UInt8]()
+        blob.reserveCapacity(frames.count * 4)
+        for frame in frames {
+            LEB128.append(UInt64(try frame.file.map { try string($0) } ?? 0), to: &blob)
+            LEB128.append(UInt64(max(frame.line ?? 0, 0)), to: &blob)
+            LEB128.append(frame.inlined ? 1 : 0, to: &blob)
+        }
+        return try locationSet(Data(blob))
+    }
+
+    private mutating func locationSet(_ frames: Data) throws -> Int64 {
         let select = try db.cachedStatement(sql: "SELECT id FROM location_set WHERE frames = ?")
         if let id = try Int64.fetchOne(select, arguments: [frames]) { return id }
         let insert = try db.cachedStatement(sql: "INSERT INTO location_set (frames) VALUES (?)")

@@ -70,13 +70,7 @@ public struct TaskIngestor {
                         snapshotID, stackID, m.liveTasks, m.idleTasks, m.runningTasks, m.scheduledTasks, m.completedTasks,
                         m.polls, m.busyNanoseconds, m.scheduledNanoseconds, m.wakes, m.selfWakes, m.lostWakers,
                     ])
-                    var blob = [UInt8]()
-                    for frame in group.frames {
-                        LEB128.append(UInt64(try frame.file.map { try interner.string($0) } ?? 0), to: &blob)
-                        LEB128.append(UInt64(max(frame.line ?? 0, 0)), to: &blob)
-                        LEB128.append(0, to: &blob)
-                    }
-                    try locationInsert.execute(arguments: [stackID, buildID, try interner.locationSet(Data(blob))])
+                    try locationInsert.execute(arguments: [stackID, buildID, try interner.locationSet(group.frames.map { ($0.file, $0.line, false) })])
                 }
                 outcome = .stored(snapshotID: snapshotID, stackCount: groups.count, totalBytes: Double(live))
                 return .commit

@@ -169,14 +169,11 @@ public final class ELFFile: @unchecked Sendable {
             let mid = (low + high) / 2
             if table[mid].address <= address { low = mid + 1 } else { high = mid }
         }
-        var index = low - 1
-        while index >= 0 {
+        let index = low - 1
+        if index >= 0 {
             let symbol = table[index]
             if symbol.size > 0 {
-                if address < symbol.address + symbol.size { return name(of: symbol) }
-                // A sized symbol that ends before the address may still be nested in a larger one before it.
-                if index > 0 && table[index - 1].address == symbol.address { index -= 1; continue }
-                return nil
+                return address < symbol.address + symbol.size ? name(of: symbol) : nil
             }
             let nextAddress = index + 1 < table.count ? table[index + 1].address : UInt64.max
             return address < nextAddress ? name(of: symbol) : nil
@@ -195,7 +192,7 @@ public final class ELFFile: @unchecked Sendable {
         if let symbolTable { return symbolTable }
         var result: [Symbol] = []
         let reader = ByteReader(data: data)
-        for (index, section) in sections.enumerated() where section.type == 2 || section.type == 11 {
+        for section in sections where section.type == 2 || section.type == 11 {
             guard section.entrySize >= 24, Int(section.link) < sections.count else { continue }
             let count = section.size / section.entrySize
             result.reserveCapacity(result.count + Int(min(count, 1 << 24)))
@@ -213,7 +210,6 @@ public final class ELFFile: @unchecked Sendable {
                         address: value, size: size, nameOffset: UInt64(nameOffset), stringTable: Int(section.link),
                         fromSymtab: section.type == 2))
             }
-            _ = index
         }
         // Sort by address; among aliases prefer .symtab and sized symbols, and keep one entry per address.
         result.sort {
