@@ -67,7 +67,8 @@ echo
 echo "== profhist check --build v1.3   (the CI gate at the leak's build; exit 1 = growth)"
 "$profhist" check --build v1.3 || echo "(exit $?)"
 echo
-echo "== profhist export --format csv | head -3"
-"$profhist" export --format csv | head -3
+echo "== profhist export --format csv --output $out/memory.csv   (first 3 lines)"
+"$profhist" export --format csv --output "$out/memory.csv"
+head -3 "$out/memory.csv"
 echo
 echo "store: $PROFHIST_DB ($(du -h "$PROFHIST_DB" | cut -f1)); try: PROFHIST_DB=$PROFHIST_DB $profhist --help"
