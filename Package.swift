@@ -35,6 +35,8 @@ let package = Package(
             dependencies: [
                 "CDemangle",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for the few hot insert loops of an ingest (see RawStatement).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             plugins: ["EmbedSQLPlugin"]

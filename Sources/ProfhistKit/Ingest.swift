@@ -73,7 +73,9 @@ public struct IngestPipeline {
         switch detected {
         case .auto, .jemalloc:
             progress?("\(path): parsing")
+            var clock = PhaseClock()
             let parsed = try JemallocHeapParser().parse(path: path)
+            clock.lap("parse")
             let store = try openStore()
             let ingestor = HeapIngestor(store: store, plumbing: plumbing)
             if let existing = try ingestor.existingSnapshot(digest: parsed.digest) {
@@ -84,8 +86,11 @@ public struct IngestPipeline {
             let symbolizer = Symbolizer(binaries: binaries, llvm: llvm)
             progress?("\(path): symbolizing \(parsed.dump.stacks.count) stacks")
             let symbolized = try symbolizer.symbolize(parsed.dump, source: path, cache: store)
+            clock.lap("symbolize")
             progress?("\(path): storing")
             let outcome = try ingestor.store(parsed, symbolized: symbolized, path: path, options: options)
+            clock.lap("store")
+            clock.report(path)
             return Report(
                 outcome: outcome, warnings: symbolized.warnings, seconds: Date().timeIntervalSince(started),
                 format: parsed.dump.format.rawValue, kind: "heap")
@@ -113,5 +118,25 @@ public struct IngestPipeline {
         return Report(
             outcome: outcome, warnings: snapshot.warnings.map { "\(path): \($0)" }, seconds: Date().timeIntervalSince(started),
             format: snapshot.format.rawValue, kind: "tasks")
+    }
+}
+
+/// Phase times of one ingest, printed to stderr when `PROFHIST_TIMINGS` is set (for benchmarks and profiling).
+struct PhaseClock {
+    private static let enabled = ProcessInfo.processInfo.environment["PROFHIST_TIMINGS"] != nil
+    private var last = DispatchTime.now().uptimeNanoseconds
+    private var laps: [(String, Double)] = []
+
+    mutating func lap(_ name: String) {
+        guard PhaseClock.enabled else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        laps.append((name, Double(now - last) / 1e6))
+        last = now
+    }
+
+    func report(_ path: String) {
+        guard PhaseClock.enabled else { return }
+        let text = laps.map { "\($0.0) \(String(format: "%.1f", $0.1)) ms" }.joined(separator: ", ")
+        FileHandle.standardError.write(Data("timings: \(path): \(text)\n".utf8))
     }
 }

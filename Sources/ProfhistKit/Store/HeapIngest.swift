@@ -51,17 +51,24 @@ public struct HeapIngestor {
     public func store(
         _ parsed: JemallocHeapParser.Result, symbolized: SymbolizedHeap, path: String, options: IngestOptions
     ) throws -> IngestOutcome {
-        let merged = HeapIngestor.merge(symbolized.stacks)
+        var clock = PhaseClock()
+        let merged = try HeapIngestor.merge(symbolized, plumbing: plumbing)
+        clock.lap("merge")
         let takenAt = options.takenAt ?? HeapIngestor.modificationTime(path) ?? Int64(Date().timeIntervalSince1970 * 1000)
         let runName = options.run ?? HeapIngestor.defaultRunName(path: path, dump: parsed.dump)
         // The total is the sum of the stored (rounded) sample values, so an export sums back to it exactly.
-        let total = merged.reduce(into: HeapValues()) { sum, stack in
-            sum.inuseObjects += Double(HeapIngestor.rounded(stack.values.inuseObjects))
-            sum.inuseBytes += Double(HeapIngestor.rounded(stack.values.inuseBytes))
+        let total = merged.values.reduce(into: HeapValues()) { sum, values in
+            sum.inuseObjects += Double(HeapIngestor.rounded(values.inuseObjects))
+            sum.inuseBytes += Double(HeapIngestor.rounded(values.inuseBytes))
         }
         do {
             var outcome = IngestOutcome.skipped(existingSnapshotID: 0)
-            try store.queue.inTransaction(.immediate) { db in
+            try store.queue.inDatabase { db in
+              // Foreign keys are checked by construction here (every id is read or created in this transaction,
+              // which holds the write lock); SQLite's per-row checks would cost a quarter of the ingest.
+              try db.execute(sql: "PRAGMA foreign_keys = OFF")
+              defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
+              try db.inTransaction(.immediate) {
                 if let existing = try Int64.fetchOne(
                     db, sql: "SELECT id FROM snapshot WHERE source_digest = ?", arguments: [parsed.digest])
                 {
@@ -73,7 +80,7 @@ public struct HeapIngestor {
                     kind: "heap", takenAt: takenAt, path: path, digest: parsed.digest, byteCount: parsed.byteCount,
                     format: parsed.dump.format.rawValue, samplePeriod: Int64(clamping: parsed.dump.samplePeriod),
                     total: total.inuseBytes, totalObjects: total.inuseObjects, headerBytes: parsed.dump.header?.inuseBytes,
-                    headerObjects: parsed.dump.header?.inuseObjects, stackCount: merged.count)
+                    headerObjects: parsed.dump.header?.inuseObjects, stackCount: merged.ends.count)
                 let (snapshotID, buildID) = try record.insert(db, interner: &interner, options: options, runName: runName)
 
                 // The symbol cache, so the next dump of these binaries skips symbolization.
@@ -101,29 +108,64 @@ public struct HeapIngestor {
                         arguments: [snapshotID, use.mappingPath, binaryID, use.localPath])
                 }
 
-                // Stacks and samples.
-                let sampleInsert = try db.cachedStatement(
-                    sql: "INSERT INTO sample (snapshot_id, stack_id, inuse_objects, inuse_space) VALUES (?, ?, ?, ?)")
-                let allocInsert = try db.cachedStatement(
-                    sql: "INSERT INTO sample_alloc (snapshot_id, stack_id, alloc_objects, alloc_space) VALUES (?, ?, ?, ?)")
-                let locationInsert = try db.cachedStatement(
-                    sql: "INSERT OR IGNORE INTO stack_location (stack_id, build_id, location_set_id) VALUES (?, ?, ?)")
-                for stack in merged {
-                    let stackID = try interner.stack(names: stack.frames.map(\.name))
-                    let values = stack.values
-                    try sampleInsert.execute(arguments: [
-                        snapshotID, stackID, HeapIngestor.rounded(values.inuseObjects), HeapIngestor.rounded(values.inuseBytes),
-                    ])
+                // Stacks and samples, in stack order so the sample rows append to the table's b-tree.
+                clock.lap("head")
+                let stackIDs = try interner.stacks(merged.tree, at: merged.ends)
+                clock.lap("stacks")
+                let order = stackIDs.indices.sorted { stackIDs[$0] < stackIDs[$1] }
+                let sampleInsert = try RawStatement(
+                    db, "INSERT INTO sample (snapshot_id, stack_id, inuse_objects, inuse_space) VALUES (?, ?, ?, ?)")
+                let allocInsert = try RawStatement(
+                    db, "INSERT INTO sample_alloc (snapshot_id, stack_id, alloc_objects, alloc_space) VALUES (?, ?, ?, ?)")
+                let locationKnown = try RawStatement(db, "SELECT 1 FROM stack_location WHERE stack_id = ? AND build_id = ?")
+                let locationInsert = try RawStatement(
+                    db, "INSERT INTO stack_location (stack_id, build_id, location_set_id) VALUES (?, ?, ?)")
+                var frameBytes = [[UInt8]?](repeating: nil, count: symbolized.frames.count)
+                var blob: [UInt8] = []
+                for index in order {
+                    let stackID = stackIDs[index]
+                    let values = merged.values[index]
+                    sampleInsert.bind(1, snapshotID)
+                    sampleInsert.bind(2, stackID)
+                    sampleInsert.bind(3, HeapIngestor.rounded(values.inuseObjects))
+                    sampleInsert.bind(4, HeapIngestor.rounded(values.inuseBytes))
+                    try sampleInsert.run()
                     if values.allocObjects > 0 || values.allocBytes > 0 {
-                        try allocInsert.execute(arguments: [
-                            snapshotID, stackID, HeapIngestor.rounded(values.allocObjects), HeapIngestor.rounded(values.allocBytes),
-                        ])
+                        allocInsert.bind(1, snapshotID)
+                        allocInsert.bind(2, stackID)
+                        allocInsert.bind(3, HeapIngestor.rounded(values.allocObjects))
+                        allocInsert.bind(4, HeapIngestor.rounded(values.allocBytes))
+                        try allocInsert.run()
                     }
-                    try locationInsert.execute(arguments: [stackID, buildID, try interner.locationSet(stack.frames.map { ($0.file, $0.line, $0.inlined) })])
+                    // Locations of the build's first snapshot with the stack (of its first line that had it).
+                    locationKnown.bind(1, stackID)
+                    locationKnown.bind(2, buildID)
+                    if try locationKnown.int64() == nil {
+                        blob.removeAll(keepingCapacity: true)
+                        let kept = Int(merged.tree.nodes[Int(merged.ends[index])].depth) + 1
+                        for frame in symbolized.stacks[merged.firstStack[index]].frames.prefix(kept) {
+                            if let bytes = frameBytes[Int(frame)] {
+                                blob.append(contentsOf: bytes)
+                            } else {
+                                let f = symbolized.frames[Int(frame)]
+                                let bytes = try interner.locationBytes(file: f.file, line: f.line, inlined: f.inlined)
+                                frameBytes[Int(frame)] = bytes
+                                blob.append(contentsOf: bytes)
+                            }
+                        }
+                        locationInsert.bind(1, stackID)
+                        locationInsert.bind(2, buildID)
+                        locationInsert.bind(3, try interner.locationSet(blob))
+                        try locationInsert.run()
+                    }
                 }
-                outcome = .stored(snapshotID: snapshotID, stackCount: merged.count, totalBytes: total.inuseBytes)
+                outcome = .stored(snapshotID: snapshotID, stackCount: merged.ends.count, totalBytes: total.inuseBytes)
+                clock.lap("samples")
                 return .commit
+              }
             }
+            clock.lap("commit")
+            clock.report(path)
             return outcome
         } catch let error as StoreError {
             throw error
@@ -134,22 +176,53 @@ public struct HeapIngestor {
 
     // MARK: - Helpers
 
-    /// Stacks whose frame names are equal are one stack: their values add up (each dump line was unsampled on
-    /// its own first, as jeprof does). The first one's file:line is kept for display.
-    static func merge(_ stacks: [SymbolizedHeap.Stack]) -> [SymbolizedHeap.Stack] {
-        var index: [[String]: Int] = [:]
-        var result: [SymbolizedHeap.Stack] = []
-        result.reserveCapacity(stacks.count)
-        for stack in stacks {
-            let names = stack.frames.map(\.name)
-            if let existing = index[names] {
-                result[existing].values += stack.values
+    /// A dump's stacks after merging: each stack is cut where the allocator begins (its outermost allocator
+    /// frame and everything inside it are dropped, as jeprof does, so a stack stays the same stack when the
+    /// allocator or its version changes); stacks whose remaining frame names are equal are one stack, and their
+    /// values add up (each dump line was unsampled on its own first, as jeprof does).
+    struct Merged {
+        var tree: StackTree
+        /// The tree node where each merged stack ends.
+        var ends: [Int32]
+        var values: [HeapValues]
+        /// The first dump stack of each merged stack, whose file:line is kept for display.
+        var firstStack: [Int]
+    }
+
+    static func merge(_ symbolized: SymbolizedHeap, plumbing: Plumbing) throws -> Merged {
+        var tree = StackTree(capacity: symbolized.stacks.count * 2)
+        let names = symbolized.frames.map { tree.name($0.name) }
+        var levelOfName: [String: Plumbing.Level] = [:]
+        let isAllocator = symbolized.frames.map { frame in
+            let level = levelOfName[frame.name] ?? plumbing.level(of: frame.name)
+            levelOfName[frame.name] = level
+            return level == .allocator
+        }
+        var ends: [Int32] = []
+        var values: [HeapValues] = []
+        var firstStack: [Int] = []
+        var position: [Int32: Int] = [:]
+        for (index, stack) in symbolized.stacks.enumerated() {
+            var node: Int32 = -1
+            for frame in stack.frames {
+                if isAllocator[Int(frame)] {
+                    // Nothing but allocator frames (jemalloc's own threads): keep the outermost one.
+                    if node < 0 { node = tree.child(of: node, name: names[Int(frame)]) }
+                    break
+                }
+                node = tree.child(of: node, name: names[Int(frame)])
+            }
+            guard node >= 0 else { throw StoreError.badParameter("empty stack") }
+            if let existing = position[node] {
+                values[existing] += stack.values
             } else {
-                index[names] = result.count
-                result.append(stack)
+                position[node] = ends.count
+                ends.append(node)
+                values.append(stack.values)
+                firstStack.append(index)
             }
         }
-        return result
+        return Merged(tree: tree, ends: ends, values: values, firstStack: firstStack)
     }
 
     static func rounded(_ value: Double) -> Int64 {

@@ -9,12 +9,9 @@ struct Interner {
     let plumbing: Plumbing
     private var strings: [String: Int64] = [:]
     private var frames: [String: (id: Int64, level: Plumbing.Level)] = [:]
-    private var callsites: [CallsiteKey: Int64] = [:]
-
-    private struct CallsiteKey: Hashable {
-        var parent: Int64
-        var frame: Int64
-    }
+    private var locationSets: [[UInt8]: Int64] = [:]
+    private var findLocationSet: RawStatement? = nil
+    private var insertLocationSet: RawStatement? = nil
 
     init(db: Database, plumbing: Plumbing) {
         self.db = db
@@ -36,26 +33,34 @@ struct Interner {
         return id
     }
 
-    /// The id of the location blob of a stack's frames (see `stack_location`): per frame, root first, its
-    /// file's string id (0: unknown), line (0: unknown) and 1 if inlined. Shared by every stack and build with
-    /// the same locations.
-    mutating func locationSet(_ frames: [(file: String?, line: Int?, inlined: Bool)]) throws -> Int64 {
-        var blob = [UInt8]()
-        blob.reserveCapacity(frames.count * 4)
-        for frame in frames {
-            LEB128.append(UInt64(try frame.file.map { try string($0) } ?? 0), to: &blob)
-            LEB128.append(UInt64(max(frame.line ?? 0, 0)), to: &blob)
-            LEB128.append(frame.inlined ? 1 : 0, to: &blob)
-        }
-        return try locationSet(Data(blob))
+    /// The location blob of one frame (see `stack_location`): its file's string id (0: unknown), line (0:
+    /// unknown) and 1 if inlined, as LEB128. A stack's blob is its frames' blobs, root first.
+    mutating func locationBytes(file: String?, line: Int?, inlined: Bool) throws -> [UInt8] {
+        var blob: [UInt8] = []
+        LEB128.append(UInt64(try file.map { try string($0) } ?? 0), to: &blob)
+        LEB128.append(UInt64(max(line ?? 0, 0)), to: &blob)
+        LEB128.append(inlined ? 1 : 0, to: &blob)
+        return blob
     }
 
-    private mutating func locationSet(_ frames: Data) throws -> Int64 {
-        let select = try db.cachedStatement(sql: "SELECT id FROM location_set WHERE frames = ?")
-        if let id = try Int64.fetchOne(select, arguments: [frames]) { return id }
-        let insert = try db.cachedStatement(sql: "INSERT INTO location_set (frames) VALUES (?)")
-        try insert.execute(arguments: [frames])
-        return db.lastInsertedRowID
+    /// The id of a stack's location blob, shared by every stack and build with the same locations.
+    mutating func locationSet(_ blob: [UInt8]) throws -> Int64 {
+        if let id = locationSets[blob] { return id }
+        if findLocationSet == nil {
+            findLocationSet = try RawStatement(db, "SELECT id FROM location_set WHERE frames = ?")
+            insertLocationSet = try RawStatement(db, "INSERT INTO location_set (frames) VALUES (?)")
+        }
+        let id: Int64
+        findLocationSet!.bind(1, blob)
+        if let existing = try findLocationSet!.int64() {
+            id = existing
+        } else {
+            insertLocationSet!.bind(1, blob)
+            try insertLocationSet!.run()
+            id = insertLocationSet!.lastInsertedRowID
+        }
+        locationSets[blob] = id
+        return id
     }
 
     mutating func frame(_ name: String) throws -> (id: Int64, level: Plumbing.Level) {
@@ -75,43 +80,80 @@ struct Interner {
         return result
     }
 
-    mutating func callsite(parent: Int64?, frame: Int64, depth: Int) throws -> Int64 {
-        let key = CallsiteKey(parent: parent ?? 0, frame: frame)
-        if let id = callsites[key] { return id }
-        let select = try db.cachedStatement(sql: "SELECT id FROM callsite WHERE ifnull(parent_id, 0) = ? AND frame_id = ?")
-        let id: Int64
-        if let existing = try Int64.fetchOne(select, arguments: [parent ?? 0, frame]) {
-            id = existing
-        } else {
-            let insert = try db.cachedStatement(sql: "INSERT INTO callsite (parent_id, frame_id, depth) VALUES (?, ?, ?)")
-            try insert.execute(arguments: [parent, frame, depth])
-            id = db.lastInsertedRowID
-        }
-        callsites[key] = id
-        return id
-    }
-
-    /// The stack id of a list of frame names (root first): found by its digest, or created with its call
-    /// sites and leaf.
-    mutating func stack(names: [String]) throws -> Int64 {
-        let digest = Interner.pathDigest(names)
-        let select = try db.cachedStatement(sql: "SELECT id FROM stack WHERE path_digest = ?")
-        if let id = try Int64.fetchOne(select, arguments: [digest]) { return id }
-        var parent: Int64? = nil
-        var levels: [Plumbing.Level] = []
+    /// The stack ids of the given nodes of `tree` (the ends of a file's stacks), in that order: known stacks are
+    /// found by their path digest; new ones are created with whatever call sites they lack, and their leaf.
+    mutating func stacks(_ tree: StackTree, at ends: [Int32]) throws -> [Int64] {
+        var clock = PhaseClock()
+        defer { clock.report("stacks") }
+        let digests = tree.pathDigests(of: ends)
+        clock.lap("digests")
         var frameIDs: [Int64] = []
-        levels.reserveCapacity(names.count)
-        for (depth, name) in names.enumerated() {
+        var levels: [Plumbing.Level] = []
+        frameIDs.reserveCapacity(tree.names.count)
+        levels.reserveCapacity(tree.names.count)
+        for name in tree.names {
             let frame = try frame(name)
             frameIDs.append(frame.id)
             levels.append(frame.level)
-            parent = try callsite(parent: parent, frame: frame.id, depth: depth)
         }
-        guard let leafCallsite = parent else { throw StoreError.badParameter("empty stack") }
-        let leaf = frameIDs[plumbing.leafIndex(of: levels)]
-        let insert = try db.cachedStatement(sql: "INSERT INTO stack (id, path_digest, leaf_frame_id) VALUES (?, ?, ?)")
-        try insert.execute(arguments: [leafCallsite, digest, leaf])
-        return leafCallsite
+        let findStack = try RawStatement(db, "SELECT id FROM stack WHERE path_digest = ?")
+        var result = [Int64](repeating: 0, count: ends.count)
+        var missing: [Int] = []
+        for (index, node) in ends.enumerated() {
+            findStack.bind(1, digests[Int(node)])
+            if let id = try findStack.int64() { result[index] = id } else { missing.append(index) }
+        }
+        clock.lap("lookups")
+        guard !missing.isEmpty else { return result }
+
+        // Call sites: 0 = not looked up yet. A child of a call site created here cannot exist yet, so it is
+        // inserted without a lookup (on a new store, no lookups at all).
+        var callsiteIDs = [Int64](repeating: 0, count: tree.nodes.count)
+        var created = [Bool](repeating: false, count: tree.nodes.count)
+        let findCallsite = try RawStatement(db, "SELECT id FROM callsite WHERE ifnull(parent_id, 0) = ? AND frame_id = ?")
+        let insertCallsite = try RawStatement(db, "INSERT INTO callsite (parent_id, frame_id, depth) VALUES (?, ?, ?)")
+        let insertStack = try RawStatement(db, "INSERT INTO stack (id, path_digest, leaf_frame_id) VALUES (?, ?, ?)")
+        var chain: [Int32] = []
+        for index in missing {
+            let end = ends[index]
+            // The nodes from `end` up to the first one whose call site is known, then down again.
+            chain.removeAll(keepingCapacity: true)
+            var node = end
+            while node >= 0 && callsiteIDs[Int(node)] == 0 {
+                chain.append(node)
+                node = tree.nodes[Int(node)].parent
+            }
+            for node in chain.reversed() {
+                let entry = tree.nodes[Int(node)]
+                let parentID: Int64? = entry.parent < 0 ? nil : callsiteIDs[Int(entry.parent)]
+                let parentCreated = entry.parent >= 0 && created[Int(entry.parent)]
+                let frameID = frameIDs[Int(entry.name)]
+                if !parentCreated {
+                    findCallsite.bind(1, parentID ?? 0)
+                    findCallsite.bind(2, frameID)
+                    if let id = try findCallsite.int64() {
+                        callsiteIDs[Int(node)] = id
+                        continue
+                    }
+                }
+                insertCallsite.bind(1, parentID)
+                insertCallsite.bind(2, frameID)
+                insertCallsite.bind(3, Int64(entry.depth))
+                try insertCallsite.run()
+                callsiteIDs[Int(node)] = insertCallsite.lastInsertedRowID
+                created[Int(node)] = true
+            }
+            let path = tree.path(to: end)
+            let leaf = frameIDs[Int(path[plumbing.leafIndex(of: path.map { levels[Int($0)] })])]
+            let id = callsiteIDs[Int(end)]
+            insertStack.bind(1, id)
+            insertStack.bind(2, digests[Int(end)])
+            insertStack.bind(3, leaf)
+            try insertStack.run()
+            result[index] = id
+        }
+        clock.lap("inserts")
+        return result
     }
 
     /// A 64-bit digest of the frame names of a stack: the first 8 bytes of SHA-256 over the names, each
@@ -122,9 +164,15 @@ struct Interner {
             hasher.update(data: Data(name.utf8))
             hasher.update(data: Data([0x1F]))
         }
-        let bytes = Array(hasher.finalize())
-        var value: UInt64 = 0
-        for byte in bytes.prefix(8) { value = value << 8 | UInt64(byte) }
-        return Int64(bitPattern: value)
+        return digestValue(hasher.finalize())
+    }
+
+    /// The first 8 bytes of a SHA-256 digest, big-endian, as a signed 64-bit integer.
+    static func digestValue(_ digest: SHA256.Digest) -> Int64 {
+        digest.withUnsafeBytes { bytes in
+            var value: UInt64 = 0
+            for byte in bytes.prefix(8) { value = value << 8 | UInt64(byte) }
+            return Int64(bitPattern: value)
+        }
     }
 }

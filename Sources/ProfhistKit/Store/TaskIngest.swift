@@ -63,14 +63,26 @@ public struct TaskIngestor {
                         """)
                 let locationInsert = try db.cachedStatement(
                     sql: "INSERT OR IGNORE INTO stack_location (stack_id, build_id, location_set_id) VALUES (?, ?, ?)")
+                var tree = StackTree(capacity: groups.count * 4)
+                var ends: [Int32] = []
                 for group in groups {
-                    let stackID = try interner.stack(names: group.frames.map(\.name))
+                    guard let end = tree.node(path: group.frames.lazy.map(\.name)) else {
+                        throw StoreError.badParameter("empty stack")
+                    }
+                    ends.append(end)
+                }
+                let stackIDs = try interner.stacks(tree, at: ends)
+                for (group, stackID) in zip(groups, stackIDs) {
                     let m = group.metrics
                     try insert.execute(arguments: [
                         snapshotID, stackID, m.liveTasks, m.idleTasks, m.runningTasks, m.scheduledTasks, m.completedTasks,
                         m.polls, m.busyNanoseconds, m.scheduledNanoseconds, m.wakes, m.selfWakes, m.lostWakers,
                     ])
-                    try locationInsert.execute(arguments: [stackID, buildID, try interner.locationSet(group.frames.map { ($0.file, $0.line, false) })])
+                    var blob: [UInt8] = []
+                    for frame in group.frames {
+                        blob.append(contentsOf: try interner.locationBytes(file: frame.file, line: frame.line, inlined: false))
+                    }
+                    try locationInsert.execute(arguments: [stackID, buildID, try interner.locationSet(blob)])
                 }
                 outcome = .stored(snapshotID: snapshotID, stackCount: groups.count, totalBytes: Double(live))
                 return .commit

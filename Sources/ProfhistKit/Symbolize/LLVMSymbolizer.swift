@@ -49,22 +49,57 @@ public struct LLVMSymbolizer: Sendable {
     ///   absent from the result.
     /// - Throws: `SymbolizeError.symbolizerFailed` when the process cannot run or its output cannot be read.
     public func symbolize(binary: String, addresses: [UInt64]) throws -> [UInt64: [SymbolizedFrame]] {
-        guard !addresses.isEmpty else { return [:] }
+        try symbolize([(binary, addresses)])[binary] ?? [:]
+    }
+
+    /// Symbolizes the addresses of several binaries with one llvm-symbolizer process (LLVM loads once; each
+    /// input line names its file), keyed by binary path. One process measured faster than one per binary run
+    /// side by side on a 2-core machine.
+    public func symbolize(_ requests: [(binary: String, addresses: [UInt64])]) throws -> [String: [UInt64: [SymbolizedFrame]]] {
+        let requests = requests.filter { !$0.addresses.isEmpty }
+        guard !requests.isEmpty else { return [:] }
+        let label = requests.count == 1 ? requests[0].binary : "\(requests.count) binaries"
+        // llvm-symbolizer reads `"FILE" ADDRESS` per line; a path with a double quote or a newline cannot be
+        // written so and gets a process of its own with --obj.
+        func quotable(_ path: String) -> Bool { !path.contains("\"") && !path.contains("\n") }
+        var result: [String: [UInt64: [SymbolizedFrame]]] = [:]
+        for request in requests where !quotable(request.binary) {
+            let output = try run(arguments: ["--obj=" + request.binary], input: Self.addressLines(request.addresses), label: request.binary)
+            let binaries = Array(repeating: request.binary, count: request.addresses.count)
+            result[request.binary] = try parse(output, binaries: binaries, label: request.binary)[request.binary]
+        }
+        var text = ""
+        var order: [String] = []
+        for request in requests where quotable(request.binary) {
+            for address in request.addresses {
+                text += "\"\(request.binary)\" 0x" + String(address, radix: 16) + "\n"
+                order.append(request.binary)
+            }
+        }
+        guard !order.isEmpty else { return result }
+        result.merge(try parse(run(arguments: [], input: text, label: label), binaries: order, label: label)) { a, _ in a }
+        return result
+    }
+
+    private static func addressLines(_ addresses: [UInt64]) -> String {
+        addresses.map { "0x" + String($0, radix: 16) }.joined(separator: "\n") + "\n"
+    }
+
+    /// Runs llvm-symbolizer with `input` on stdin (through a temporary file, so no pipe can fill up) and
+    /// returns its stdout.
+    private func run(arguments: [String], input text: String, label: String) throws -> Data {
         let input = FileManager.default.temporaryDirectory.appendingPathComponent(
             "profhist-addresses-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
-        let text = addresses.map { "0x" + String($0, radix: 16) }.joined(separator: "\n") + "\n"
         do {
             try text.write(to: input, atomically: false, encoding: .utf8)
         } catch {
-            throw SymbolizeError.symbolizerFailed(tool: executable, path: binary, reason: "cannot write its input: \(error)")
+            throw SymbolizeError.symbolizerFailed(tool: executable, path: label, reason: "cannot write its input: \(error)")
         }
         defer { try? FileManager.default.removeItem(at: input) }
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [
-            "--obj=" + binary, "--output-style=JSON", "--inlining", "--demangle", "--functions=linkage",
-        ]
+        process.arguments = arguments + ["--output-style=JSON", "--inlining", "--demangle", "--functions=linkage"]
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output
@@ -73,7 +108,7 @@ public struct LLVMSymbolizer: Sendable {
             process.standardInput = try FileHandle(forReadingFrom: input)
             try process.run()
         } catch {
-            throw SymbolizeError.symbolizerFailed(tool: executable, path: binary, reason: "cannot start: \(error)")
+            throw SymbolizeError.symbolizerFailed(tool: executable, path: label, reason: "cannot start: \(error)")
         }
         // Drain stderr concurrently so a chatty symbolizer cannot block on a full pipe.
         let errorData = ErrorCollector()
@@ -84,9 +119,9 @@ public struct LLVMSymbolizer: Sendable {
         guard process.terminationStatus == 0 else {
             let message = String(decoding: errorData.wait().prefix(300), as: UTF8.self)
             throw SymbolizeError.symbolizerFailed(
-                tool: executable, path: binary, reason: "exit status \(process.terminationStatus): \(message)")
+                tool: executable, path: label, reason: "exit status \(process.terminationStatus): \(message)")
         }
-        return try parse(data, binary: binary)
+        return data
     }
 
     private struct Entry: Decodable {
@@ -100,8 +135,11 @@ public struct LLVMSymbolizer: Sendable {
         var Line: Int?
     }
 
-    func parse(_ data: Data, binary: String) throws -> [UInt64: [SymbolizedFrame]] {
-        var result: [UInt64: [SymbolizedFrame]] = [:]
+    /// Reads the JSON lines of llvm-symbolizer: one per input line, in order, so `binaries[i]` is the file of
+    /// line i.
+    func parse(_ data: Data, binaries: [String], label: String) throws -> [String: [UInt64: [SymbolizedFrame]]] {
+        var result: [String: [UInt64: [SymbolizedFrame]]] = [:]
+        var lineIndex = 0
         let decoder = JSONDecoder()
         var lineStart = data.startIndex
         var nameCache: [String: String] = [:]
@@ -109,11 +147,16 @@ public struct LLVMSymbolizer: Sendable {
             let lineEnd = data[lineStart...].firstIndex(of: 0x0A) ?? data.endIndex
             defer { lineStart = lineEnd < data.endIndex ? lineEnd + 1 : data.endIndex }
             guard lineEnd > lineStart else { continue }
+            guard lineIndex < binaries.count else {
+                throw SymbolizeError.symbolizerFailed(tool: executable, path: label, reason: "more output lines than addresses")
+            }
+            let binary = binaries[lineIndex]
+            lineIndex += 1
             let entry: Entry
             do {
                 entry = try decoder.decode(Entry.self, from: data[lineStart..<lineEnd])
             } catch {
-                throw SymbolizeError.symbolizerFailed(tool: executable, path: binary, reason: "unreadable output: \(error)")
+                throw SymbolizeError.symbolizerFailed(tool: executable, path: label, reason: "unreadable output: \(error)")
             }
             guard let addressText = entry.Address, let address = UInt64(addressText.dropFirst(2), radix: 16),
                 let symbols = entry.Symbol
@@ -132,7 +175,7 @@ public struct LLVMSymbolizer: Sendable {
                 let line = (symbol.Line ?? 0) > 0 ? symbol.Line : nil
                 frames.append(SymbolizedFrame(name: name, file: file, line: line, inlined: index > 0))
             }
-            if !frames.isEmpty { result[address] = frames }
+            if !frames.isEmpty { result[binary, default: [:]][address] = frames }
         }
         return result
     }

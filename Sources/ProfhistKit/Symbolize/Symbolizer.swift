@@ -31,8 +31,8 @@ public struct BinaryCandidate: Sendable {
 /// A dump whose stacks are lists of named frames, root first.
 public struct SymbolizedHeap: Sendable {
     public struct Stack: Sendable {
-        /// Frames from the root (`_start`) to the innermost (the allocator).
-        public var frames: [SymbolizedFrame]
+        /// Indices into `frames`, from the root (`_start`) to the innermost (the allocator).
+        public var frames: [Int32]
         public var values: HeapValues
     }
 
@@ -53,10 +53,15 @@ public struct SymbolizedHeap: Sendable {
         public var symbols: [UInt64: [SymbolizedFrame]]
     }
 
+    /// Every distinct frame (name and location) of the dump; stacks point into it.
+    public var frames: [SymbolizedFrame]
     public var stacks: [Stack]
     public var mappings: [MappingUse]
     public var newSymbols: [NewSymbols]
     public var warnings: [String]
+
+    /// The frames of a stack, root first.
+    public func frames(of stack: Stack) -> [SymbolizedFrame] { stack.frames.map { frames[Int($0)] } }
 }
 
 /// Maps a dump's addresses to named frames: through `MAPPED_LIBRARIES` to (file, offset), through the ELF
@@ -80,6 +85,8 @@ public struct Symbolizer {
     ///   - cache: previously symbolized addresses, by binary.
     public func symbolize(_ dump: HeapDump, source: String, cache: SymbolCache?) throws -> SymbolizedHeap {
         var warnings: [String] = []
+        var clock = PhaseClock()
+        defer { clock.report("symbolize") }
         let mappings = dump.mappings.enumerated().filter { !$0.element.path.isEmpty }
         let executable = mappings.filter { $0.element.isExecutable }
         // Sorted executable mappings for binary search; /proc/PID/maps is sorted, but do not rely on it.
@@ -95,6 +102,7 @@ public struct Symbolizer {
             }
         }
 
+        clock.lap("group")
         // 2. Resolve each mapped file to a local ELF.
         var resolved: [String: BinaryCandidate?] = [:]
         var uses: [SymbolizedHeap.MappingUse] = []
@@ -150,6 +158,7 @@ public struct Symbolizer {
                     + "pass --binary PATH to the program (a copy or the same build elsewhere is fine)")
         }
 
+        clock.lap("resolve")
         // 3. Symbolize per binary: cache first, then llvm-symbolizer or the ELF symbol tables.
         var frames: [UInt64: [SymbolizedFrame]] = [:]
         var newSymbols: [SymbolizedHeap.NewSymbols] = []
@@ -172,45 +181,83 @@ public struct Symbolizer {
                 }
             }
         }
-        for (key, (candidate, pairs)) in byBinary.sorted(by: { $0.key < $1.key }) {
-            var known = (try cache?.cachedSymbols(binaryKey: key, symbolizer: symbolizerName)) ?? [:]
-            let missing = Array(Set(pairs.map(\.vaddr)).filter { known[$0] == nil }).sorted()
-            if !missing.isEmpty {
-                var found: [UInt64: [SymbolizedFrame]] = [:]
-                if let llvm {
-                    do {
-                        found = try llvm.symbolize(binary: candidate.path, addresses: missing)
-                    } catch {
-                        warnings.append("\(source): \(error.localizedDescription); using ELF symbol names for \(candidate.fileName)")
-                    }
-                }
-                for vaddr in missing where found[vaddr] == nil {
-                    let name = candidate.elf.symbolName(at: vaddr).map(FrameName.fromSymbol)
-                        ?? "\(candidate.fileName)+0x" + String(vaddr, radix: 16)
-                    found[vaddr] = [SymbolizedFrame(name: name)]
-                }
-                newSymbols.append(
-                    SymbolizedHeap.NewSymbols(
-                        binaryKey: key, symbolizer: symbolizerName, fileName: candidate.fileName, symbols: found))
-                known.merge(found) { old, _ in old }
+        let work = byBinary.sorted(by: { $0.key < $1.key })
+        var known: [String: [UInt64: [SymbolizedFrame]]] = [:]
+        var missing: [(binary: String, addresses: [UInt64])] = []
+        for (key, (candidate, pairs)) in work {
+            known[key] = (try cache?.cachedSymbols(binaryKey: key, symbolizer: symbolizerName)) ?? [:]
+            let absent = Array(Set(pairs.map(\.vaddr)).filter { known[key]?[$0] == nil }).sorted()
+            if !absent.isEmpty { missing.append((candidate.path, absent)) }
+        }
+        clock.lap("cache")
+        // One llvm-symbolizer process for every binary's missing addresses.
+        var found: [String: [UInt64: [SymbolizedFrame]]] = [:]
+        if let llvm, !missing.isEmpty {
+            do {
+                found = try llvm.symbolize(missing)
+            } catch {
+                let names = missing.map { ($0.binary as NSString).lastPathComponent }.joined(separator: ", ")
+                warnings.append("\(source): \(error.localizedDescription); using ELF symbol names for \(names)")
             }
-            for (pc, vaddr) in pairs { frames[pc] = known[vaddr] }
+        }
+        clock.lap("llvm")
+        for (key, (candidate, pairs)) in work {
+            guard let request = missing.first(where: { $0.binary == candidate.path }) else {
+                for (pc, vaddr) in pairs { frames[pc] = known[key]?[vaddr] }
+                continue
+            }
+            var symbols = found[candidate.path] ?? [:]
+            for vaddr in request.addresses where symbols[vaddr] == nil {
+                let name = candidate.elf.symbolName(at: vaddr).map(FrameName.fromSymbol)
+                    ?? "\(candidate.fileName)+0x" + String(vaddr, radix: 16)
+                symbols[vaddr] = [SymbolizedFrame(name: name)]
+            }
+            newSymbols.append(
+                SymbolizedHeap.NewSymbols(binaryKey: key, symbolizer: symbolizerName, fileName: candidate.fileName, symbols: symbols))
+            known[key, default: [:]].merge(symbols) { old, _ in old }
+            for (pc, vaddr) in pairs { frames[pc] = known[key]?[vaddr] }
         }
         for pc in unmapped { frames[pc] = [SymbolizedFrame(name: "[unmapped]")] }
 
-        // 4. Stacks, root first.
+        clock.lap("names")
+        // 4. One table of distinct frames; each address becomes indices into it, each stack a list of them.
+        var table: [SymbolizedFrame] = []
+        var tableIndex: [SymbolizedFrame: Int32] = [:]
+        func index(_ frame: SymbolizedFrame) -> Int32 {
+            if let known = tableIndex[frame] { return known }
+            let position = Int32(table.count)
+            table.append(frame)
+            tableIndex[frame] = position
+            return position
+        }
+        var indices: [UInt64: [Int32]] = [:]
+        indices.reserveCapacity(frames.count)
+        for (pc, list) in frames { indices[pc] = list.map(index) }
+        var unknown: [Int32] = []
+
         var stacks: [SymbolizedHeap.Stack] = []
         stacks.reserveCapacity(dump.stacks.count)
         for stack in dump.stacks {
-            var list: [SymbolizedFrame] = []
-            list.reserveCapacity(stack.addresses.count * 2)
-            for (index, address) in stack.addresses.enumerated().reversed() {
-                let pc = index == 0 ? address : address &- 1
-                list.append(contentsOf: frames[pc] ?? [SymbolizedFrame(name: "[unmapped]")])
+            var list: [Int32] = []
+            list.reserveCapacity(stack.addresses.count + 4)
+            var position = stack.addresses.count
+            while position > 0 {
+                position -= 1
+                let address = stack.addresses[position]
+                let pc = position == 0 ? address : address &- 1
+                // Inline chains are stored outermost first, as the stack is root first.
+                if let known = indices[pc] {
+                    list.append(contentsOf: known)
+                } else {
+                    if unknown.isEmpty { unknown = [index(SymbolizedFrame(name: "[unmapped]"))] }
+                    list.append(contentsOf: unknown)
+                }
             }
             stacks.append(SymbolizedHeap.Stack(frames: list, values: stack.values))
         }
-        return SymbolizedHeap(stacks: stacks, mappings: uses, newSymbols: newSymbols, warnings: warnings)
+        clock.lap("stacks")
+        return SymbolizedHeap(
+            frames: table, stacks: stacks, mappings: uses, newSymbols: newSymbols, warnings: warnings)
     }
 
     /// Picks the local file for a mapped path: a `--binary` with the same file name, else the file at the

@@ -112,6 +112,37 @@ struct StoreTests {
         #expect(counts.1 == 1)
     }
 
+    @Test("stored stacks: foreign keys hold, digests match the frame names, stacks end at the allocator's caller")
+    func storedStackInvariants() throws {
+        let set = try SharedDumps.c.get()
+        let store = try Self.newStore()
+        try Self.ingestAll(store, set.dumps1, binary: set.program1, build: "one")
+        try Self.ingestAll(store, set.exact2, binary: set.program2, build: "two")
+        try store.queue.read { db in
+            // Ingest writes with foreign-key checks off (see HeapIngestor); they must hold anyway.
+            #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
+            #expect(try String.fetchOne(db, sql: "PRAGMA integrity_check") == "ok")
+            let stacks = try Row.fetchAll(db, sql: "SELECT id, path_digest FROM stack")
+            #expect(stacks.count >= 8)
+            var allocatorFrames = 0
+            for row in stacks {
+                let names = try String.fetchAll(
+                    db,
+                    sql: """
+                        WITH RECURSIVE up(id, parent_id, frame_id, depth) AS (
+                            SELECT id, parent_id, frame_id, depth FROM callsite WHERE id = ?
+                            UNION ALL SELECT c.id, c.parent_id, c.frame_id, c.depth FROM callsite AS c JOIN up ON c.id = up.parent_id)
+                        SELECT s.value FROM up JOIN frame AS f ON f.id = up.frame_id JOIN string AS s ON s.id = f.name_id
+                        ORDER BY up.depth
+                        """, arguments: [row[0] as Int64])
+                // The digest the tree computed incrementally is the digest of the names, root first.
+                #expect(Interner.pathDigest(names) == row[1] as Int64, "\(names)")
+                allocatorFrames += names.filter { Plumbing().level(of: $0) == .allocator }.count
+            }
+            #expect(allocatorFrames == 0)
+        }
+    }
+
     @Test("two builds of the C program whose addresses all differ share every stack id")
     func identityAcrossCBuilds() throws {
         let set = try SharedDumps.c.get()
