@@ -24,6 +24,9 @@ public final class ELFFile: @unchecked Sendable {
     public let isSharedObject: Bool
     /// e_machine: 62 x86_64, 183 aarch64.
     public let machine: UInt16
+    /// Whether the file carries DWARF (`.debug_info` or `.zdebug_info` with contents): only then can
+    /// llvm-symbolizer tell more than the symbol table (inlined frames, file:line) from the file itself.
+    public let hasDebugInfo: Bool
 
     private let data: Data
     private let sections: [Section]
@@ -45,6 +48,9 @@ public final class ELFFile: @unchecked Sendable {
         var nameOffset: UInt64
         var stringTable: Int  // index into sections
         var fromSymtab: Bool
+        /// 0 GLOBAL, 1 WEAK, 2 LOCAL: among aliases at one address the exported name wins
+        /// (`__libc_start_main`, not the local `__libc_start_main_alias_2` of libc's debug file).
+        var bindingRank: UInt8
     }
 
     /// Opens and validates the ELF headers of `path`.
@@ -94,19 +100,37 @@ public final class ELFFile: @unchecked Sendable {
         self.segments = segments
 
         var sections: [Section] = []
+        var sectionNames: [UInt32] = []
         if shoff != 0 && shentsize >= 64 {
             for i in 0..<UInt64(shnum) {
                 let base = shoff &+ i &* UInt64(shentsize)
-                guard let sType = reader.u32(base + 4), let offset = reader.u64(base + 24),
+                guard let nameOffset = reader.u32(base), let sType = reader.u32(base + 4), let offset = reader.u64(base + 24),
                     let size = reader.u64(base + 32), let link = reader.u32(base + 40),
                     let entsize = reader.u64(base + 56)
                 else { break }  // a stripped or damaged section table: segments still work
                 sections.append(Section(type: sType, offset: offset, size: size, link: link, entrySize: entsize))
+                sectionNames.append(nameOffset)
                 if sType == 7 { notes.append((offset, size)) }
             }
         }
         self.sections = sections
         self.buildID = ELFFile.findBuildID(reader, notes: notes)
+        // Section names live in the string table section e_shstrndx; SHT_NOBITS (8) sections have no bytes.
+        var debugInfo = false
+        if let index = reader.u16(62), Int(index) < sections.count {
+            let names = sections[Int(index)]
+            for (section, nameOffset) in zip(sections, sectionNames) where section.type != 8 && section.size > 0 {
+                guard UInt64(nameOffset) < names.size,
+                    let bytes = reader.bytes(names.offset &+ UInt64(nameOffset), Int(min(13, names.size - UInt64(nameOffset))))
+                else { continue }
+                let name = bytes.prefix { $0 != 0 }
+                if name.elementsEqual(".debug_info".utf8) || name.elementsEqual(".zdebug_info".utf8) {
+                    debugInfo = true
+                    break
+                }
+            }
+        }
+        self.hasDebugInfo = debugInfo
     }
 
     /// Turns an offset in the file (as `/proc/PID/maps` gives it) into the ELF virtual address the symbol
@@ -181,6 +205,18 @@ public final class ELFFile: @unchecked Sendable {
         return nil
     }
 
+    /// The separate debug file of this binary, found by build-id where distributions install them
+    /// (`/usr/lib/debug/.build-id/ab/cdef….debug`, e.g. Debian's libc6-dbg): its `.symtab` names the
+    /// internal functions that a stripped library's `.dynsym` lacks.
+    public func debugCompanion(root: String = "/usr/lib/debug/.build-id") -> ELFFile? {
+        guard let id = buildID, id.count > 2 else { return nil }
+        let path = "\(root)/\(id.prefix(2))/\(id.dropFirst(2)).debug"
+        guard FileManager.default.isReadableFile(atPath: path), let companion = try? ELFFile(path: path),
+            companion.buildID == id
+        else { return nil }
+        return companion
+    }
+
     /// The number of function symbols read from `.symtab` and `.dynsym` together.
     public var symbolCount: Int { symbols().count }
 
@@ -208,12 +244,13 @@ public final class ELFFile: @unchecked Sendable {
                 result.append(
                     Symbol(
                         address: value, size: size, nameOffset: UInt64(nameOffset), stringTable: Int(section.link),
-                        fromSymtab: section.type == 2))
+                        fromSymtab: section.type == 2, bindingRank: [2, 0, 1][Int(min(info >> 4, 2))]))
             }
         }
-        // Sort by address; among aliases prefer .symtab and sized symbols, and keep one entry per address.
+        // Sort by address; among aliases prefer global, then .symtab and sized symbols; keep one per address.
         result.sort {
             if $0.address != $1.address { return $0.address < $1.address }
+            if $0.bindingRank != $1.bindingRank { return $0.bindingRank < $1.bindingRank }
             if $0.fromSymtab != $1.fromSymtab { return $0.fromSymtab }
             return $0.size > $1.size
         }

@@ -79,6 +79,14 @@ public struct Symbolizer {
 
     public var symbolizerName: String { llvm == nil ? "elf" : "llvm-symbolizer" }
 
+    /// How a binary's addresses are named: llvm-symbolizer when the file has DWARF of its own (inlined frames,
+    /// file:line), else its ELF symbols (and those of its separate debug file). A library without DWARF would
+    /// get the same names from llvm-symbolizer, which costs a process and tens of milliseconds (libc with its
+    /// debug package: 40 ms) per ingest.
+    func symbolizer(for candidate: BinaryCandidate) -> String {
+        llvm != nil && candidate.elf.hasDebugInfo ? "llvm-symbolizer" : "elf"
+    }
+
     /// Symbolizes every stack of `dump`.
     /// - Parameters:
     ///   - source: the dump's file name, for warnings.
@@ -149,7 +157,7 @@ public struct Symbolizer {
             uses.append(
                 SymbolizedHeap.MappingUse(
                     mappingPath: path, localPath: candidate?.path, binaryKey: candidate?.key,
-                    symbolizer: candidate == nil ? nil : symbolizerName, fileName: candidate?.fileName))
+                    symbolizer: candidate.map(symbolizer(for:)), fileName: candidate?.fileName))
         }
         if let mainPath, perMapping.keys.contains(where: { sorted[$0].path == mainPath }), (resolved[mainPath] ?? nil) == nil {
             let name = (mainPath as NSString).lastPathComponent
@@ -185,18 +193,19 @@ public struct Symbolizer {
         var known: [String: [UInt64: [SymbolizedFrame]]] = [:]
         var missing: [(binary: String, addresses: [UInt64])] = []
         for (key, (candidate, pairs)) in work {
-            known[key] = (try cache?.cachedSymbols(binaryKey: key, symbolizer: symbolizerName)) ?? [:]
+            known[key] = (try cache?.cachedSymbols(binaryKey: key, symbolizer: symbolizer(for: candidate))) ?? [:]
             let absent = Array(Set(pairs.map(\.vaddr)).filter { known[key]?[$0] == nil }).sorted()
             if !absent.isEmpty { missing.append((candidate.path, absent)) }
         }
         clock.lap("cache")
-        // One llvm-symbolizer process for every binary's missing addresses.
+        // One llvm-symbolizer process for the missing addresses of every binary with DWARF.
         var found: [String: [UInt64: [SymbolizedFrame]]] = [:]
-        if let llvm, !missing.isEmpty {
+        let forLLVM = missing.filter { request in work.contains { $0.value.0.path == request.binary && symbolizer(for: $0.value.0) == "llvm-symbolizer" } }
+        if let llvm, !forLLVM.isEmpty {
             do {
-                found = try llvm.symbolize(missing)
+                found = try llvm.symbolize(forLLVM)
             } catch {
-                let names = missing.map { ($0.binary as NSString).lastPathComponent }.joined(separator: ", ")
+                let names = forLLVM.map { ($0.binary as NSString).lastPathComponent }.joined(separator: ", ")
                 warnings.append("\(source): \(error.localizedDescription); using ELF symbol names for \(names)")
             }
         }
@@ -207,13 +216,15 @@ public struct Symbolizer {
                 continue
             }
             var symbols = found[candidate.path] ?? [:]
+            let companion = request.addresses.contains { symbols[$0] == nil } ? candidate.elf.debugCompanion() : nil
             for vaddr in request.addresses where symbols[vaddr] == nil {
-                let name = candidate.elf.symbolName(at: vaddr).map(FrameName.fromSymbol)
+                let name = (companion?.symbolName(at: vaddr) ?? candidate.elf.symbolName(at: vaddr)).map(FrameName.fromSymbol)
                     ?? "\(candidate.fileName)+0x" + String(vaddr, radix: 16)
                 symbols[vaddr] = [SymbolizedFrame(name: name)]
             }
             newSymbols.append(
-                SymbolizedHeap.NewSymbols(binaryKey: key, symbolizer: symbolizerName, fileName: candidate.fileName, symbols: symbols))
+                SymbolizedHeap.NewSymbols(
+                    binaryKey: key, symbolizer: symbolizer(for: candidate), fileName: candidate.fileName, symbols: symbols))
             known[key, default: [:]].merge(symbols) { old, _ in old }
             for (pc, vaddr) in pairs { frames[pc] = known[key]?[vaddr] }
         }

@@ -29,6 +29,35 @@ struct ELFFileTests {
         #expect(checked >= 8)
     }
 
+    @Test("DWARF is seen in a -g binary and not after strip; a separate debug file is found by build-id")
+    func debugInfo() throws {
+        let set = try SharedDumps.c.get()
+        let folder = try Fixtures.temporaryFolder()
+        let withDebug = try ELFFile(path: set.program1.path)
+        #expect(withDebug.hasDebugInfo)
+        let stripped = folder.appendingPathComponent("stripped")
+        _ = try Fixtures.run("strip", ["--strip-debug", set.program1.path, "-o", stripped.path])
+        let strippedELF = try ELFFile(path: stripped.path)
+        #expect(!strippedELF.hasDebugInfo)
+        #expect(strippedELF.buildID == withDebug.buildID)
+        // Its debug part, where a distribution's -dbg package would put it (here a folder of the test's own).
+        let id = try #require(withDebug.buildID)
+        let root = folder.appendingPathComponent("build-id")
+        let sub = root.appendingPathComponent(String(id.prefix(2)))
+        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+        let debugFile = sub.appendingPathComponent(String(id.dropFirst(2)) + ".debug")
+        _ = try Fixtures.run("objcopy", ["--only-keep-debug", set.program1.path, debugFile.path])
+        _ = try Fixtures.run("strip", ["--strip-all", set.program1.path, "-o", stripped.path + "-all"])
+        let bare = try ELFFile(path: stripped.path + "-all")
+        let companion = try #require(bare.debugCompanion(root: root.path))
+        // The stripped file has no local function names; its debug file has them all, at the same addresses.
+        let nm = try Fixtures.run("nm", ["--defined-only", set.program1.path]).stdout
+        let line = try #require(nm.split(separator: "\n").first { $0.hasSuffix(" T leaky_cache") })
+        let address = try #require(UInt64(line.split(separator: " ")[0], radix: 16))
+        #expect(companion.symbolName(at: address) == "leaky_cache")
+        #expect(bare.debugCompanion(root: folder.path) == nil)
+    }
+
     @Test("file offsets of the executable mapping become the ELF's virtual addresses")
     func segments() throws {
         let set = try SharedDumps.c.get()
