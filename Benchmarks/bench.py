@@ -146,8 +146,8 @@ class Bench:
                 base_pair = files[0]
             if b == builds - 1:
                 pair = (base_pair, files[0])
-            else:
-                for path in files:
+            for path in files:
+                if path not in (base_pair, files[0] if b == builds - 1 else None):
                     os.remove(path)
             done += per_build
             elapsed = time.perf_counter() - started

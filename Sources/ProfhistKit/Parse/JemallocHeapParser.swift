@@ -50,8 +50,10 @@ public struct JemallocHeapParser {
         var dump = HeapDump(
             format: .jemallocHeapV2, samplePeriod: 0, header: nil, stacks: [], mappings: [], threadNames: [:],
             threadLineCount: 0)
-        /// Index of each distinct address stack in `dump.stacks`.
-        var stackIndex: [[UInt64]: Int] = [:]
+        /// Index in `dump.stacks` of each distinct address stack, by a 64-bit hash of its addresses; stacks
+        /// whose hash was taken by another stack go to `collidedStacks`.
+        var stackIndex = IntegerMap(capacity: 1 << 12)
+        var collidedStacks: [[UInt64]: Int] = [:]
         /// The stack whose `t*:` line is expected next (heap_v2), or whose thread lines may follow.
         var pendingStack: [UInt64]? = nil
         var pendingStackLine = 0
@@ -184,14 +186,24 @@ public struct JemallocHeapParser {
         }
 
         mutating func addStack(_ addresses: [UInt64], values: HeapValues) {
-            if let index = stackIndex[addresses] {
-                dump.stacks[index].values += values
-                currentStack = index
-            } else {
-                stackIndex[addresses] = dump.stacks.count
-                currentStack = dump.stacks.count
-                dump.stacks.append(HeapStack(addresses: addresses, values: values))
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+            for address in addresses {
+                hash = (hash ^ address) &* 0x0000_0100_0000_01B3
+                hash ^= hash >> 29
             }
+            let next = dump.stacks.count
+            var index = Int(stackIndex.value(for: hash) { Int32(next) })
+            if index != next && dump.stacks[index].addresses != addresses {
+                // Another stack has this hash: look this one up by its addresses.
+                index = collidedStacks[addresses] ?? next
+                if index == next { collidedStacks[addresses] = next }
+            }
+            if index == next {
+                dump.stacks.append(HeapStack(addresses: addresses, values: values))
+            } else {
+                dump.stacks[index].values += values
+            }
+            currentStack = index
         }
 
         mutating func readBody(_ line: UnsafeBufferPointer<UInt8>, number: Int) throws {

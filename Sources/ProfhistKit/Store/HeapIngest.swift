@@ -110,7 +110,7 @@ public struct HeapIngestor {
 
                 // Stacks and samples, in stack order so the sample rows append to the table's b-tree.
                 clock.lap("head")
-                let stackIDs = try interner.stacks(merged.tree, at: merged.ends)
+                let (stackIDs, created) = try interner.stacks(merged.tree, at: merged.ends)
                 clock.lap("stacks")
                 let order = stackIDs.indices.sorted { stackIDs[$0] < stackIDs[$1] }
                 let sampleInsert = try RawStatement(
@@ -137,10 +137,15 @@ public struct HeapIngestor {
                         allocInsert.bind(4, HeapIngestor.rounded(values.allocBytes))
                         try allocInsert.run()
                     }
-                    // Locations of the build's first snapshot with the stack (of its first line that had it).
-                    locationKnown.bind(1, stackID)
-                    locationKnown.bind(2, buildID)
-                    if try locationKnown.int64() == nil {
+                    // Locations of the build's first snapshot with the stack (of its first line that had it); a
+                    // stack created just now has none yet.
+                    var known = false
+                    if !created[index] {
+                        locationKnown.bind(1, stackID)
+                        locationKnown.bind(2, buildID)
+                        known = try locationKnown.int64() != nil
+                    }
+                    if !known {
                         blob.removeAll(keepingCapacity: true)
                         let kept = Int(merged.tree.nodes[Int(merged.ends[index])].depth) + 1
                         for frame in symbolized.stacks[merged.firstStack[index]].frames.prefix(kept) {

@@ -80,9 +80,10 @@ struct Interner {
         return result
     }
 
-    /// The stack ids of the given nodes of `tree` (the ends of a file's stacks), in that order: known stacks are
-    /// found by their path digest; new ones are created with whatever call sites they lack, and their leaf.
-    mutating func stacks(_ tree: StackTree, at ends: [Int32]) throws -> [Int64] {
+    /// The stack ids of the given nodes of `tree` (the ends of a file's stacks), in that order, and whether each
+    /// was created here: known stacks are found by their path digest; new ones are created with whatever call
+    /// sites they lack, and their leaf.
+    mutating func stacks(_ tree: StackTree, at ends: [Int32]) throws -> (ids: [Int64], created: [Bool]) {
         var clock = PhaseClock()
         defer { clock.report("stacks") }
         let digests = tree.pathDigests(of: ends)
@@ -104,7 +105,8 @@ struct Interner {
             if let id = try findStack.int64() { result[index] = id } else { missing.append(index) }
         }
         clock.lap("lookups")
-        guard !missing.isEmpty else { return result }
+        var createdStacks = [Bool](repeating: false, count: ends.count)
+        guard !missing.isEmpty else { return (result, createdStacks) }
 
         // Call sites: 0 = not looked up yet. A child of a call site created here cannot exist yet, so it is
         // inserted without a lookup (on a new store, no lookups at all).
@@ -151,9 +153,10 @@ struct Interner {
             insertStack.bind(3, leaf)
             try insertStack.run()
             result[index] = id
+            createdStacks[index] = true
         }
         clock.lap("inserts")
-        return result
+        return (result, createdStacks)
     }
 
     /// A 64-bit digest of the frame names of a stack: the first 8 bytes of SHA-256 over the names, each

@@ -20,11 +20,11 @@ struct StackTree {
     private var nameIndex: [String: Int32] = [:]
     private(set) var nodes: [Node] = []
     /// (parent + 1) << 32 | name → node.
-    private var children: [UInt64: Int32] = [:]
+    private var children: IntegerMap
 
     init(capacity: Int = 0) {
         nodes.reserveCapacity(capacity)
-        children.reserveCapacity(capacity)
+        children = IntegerMap(capacity: capacity)
     }
 
     /// The index of a frame name, adding it when new.
@@ -39,10 +39,11 @@ struct StackTree {
     /// The child of `parent` (-1: the root) for a frame name index, added when new.
     mutating func child(of parent: Int32, name: Int32) -> Int32 {
         let key = UInt64(UInt32(bitPattern: parent &+ 1)) << 32 | UInt64(UInt32(bitPattern: name))
-        if let node = children[key] { return node }
-        let node = Int32(nodes.count)
-        nodes.append(Node(parent: parent, name: name, depth: parent < 0 ? 0 : nodes[Int(parent)].depth + 1))
-        children[key] = node
+        let next = Int32(nodes.count)
+        let node = children.value(for: key) { next }
+        if node == next {
+            nodes.append(Node(parent: parent, name: name, depth: parent < 0 ? 0 : nodes[Int(parent)].depth + 1))
+        }
         return node
     }
 

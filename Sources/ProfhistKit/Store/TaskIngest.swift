@@ -71,7 +71,7 @@ public struct TaskIngestor {
                     }
                     ends.append(end)
                 }
-                let stackIDs = try interner.stacks(tree, at: ends)
+                let stackIDs = try interner.stacks(tree, at: ends).ids
                 for (group, stackID) in zip(groups, stackIDs) {
                     let m = group.metrics
                     try insert.execute(arguments: [

@@ -100,14 +100,28 @@ public struct Symbolizer {
         // Sorted executable mappings for binary search; /proc/PID/maps is sorted, but do not rely on it.
         let sorted = executable.map(\.element).sorted { $0.start < $1.start }
 
-        // 1. Every distinct caller-adjusted address, grouped by the mapping it falls in.
-        var perMapping: [Int: Set<UInt64>] = [:]
-        var unmapped = Set<UInt64>()
+        // 1. Every distinct caller-adjusted address (callers' return addresses minus one), each stack as indices
+        // into that list, and the addresses grouped by the mapping they fall in.
+        var pcIndex = IntegerMap(capacity: 1 << 12)
+        var pcs: [UInt64] = []
+        var stackPCs: [[Int32]] = []
+        stackPCs.reserveCapacity(dump.stacks.count)
         for stack in dump.stacks {
+            var list: [Int32] = []
+            list.reserveCapacity(stack.addresses.count)
             for (index, address) in stack.addresses.enumerated() {
                 let pc = index == 0 ? address : address &- 1
-                if let m = Symbolizer.find(pc, in: sorted) { perMapping[m, default: []].insert(pc) } else { unmapped.insert(pc) }
+                list.append(pcIndex.value(for: pc) {
+                    pcs.append(pc)
+                    return Int32(pcs.count - 1)
+                })
             }
+            stackPCs.append(list)
+        }
+        var perMapping: [Int: Set<UInt64>] = [:]
+        var unmapped = Set<UInt64>()
+        for pc in pcs {
+            if let m = Symbolizer.find(pc, in: sorted) { perMapping[m, default: []].insert(pc) } else { unmapped.insert(pc) }
         }
 
         clock.lap("group")
@@ -241,29 +255,14 @@ public struct Symbolizer {
             tableIndex[frame] = position
             return position
         }
-        var indices: [UInt64: [Int32]] = [:]
-        indices.reserveCapacity(frames.count)
-        for (pc, list) in frames { indices[pc] = list.map(index) }
-        var unknown: [Int32] = []
-
+        // Inline chains are stored outermost first, as the stack is root first.
+        let pcFrames: [[Int32]] = pcs.map { pc in (frames[pc] ?? [SymbolizedFrame(name: "[unmapped]")]).map(index) }
         var stacks: [SymbolizedHeap.Stack] = []
         stacks.reserveCapacity(dump.stacks.count)
-        for stack in dump.stacks {
+        for (stack, indices) in zip(dump.stacks, stackPCs) {
             var list: [Int32] = []
-            list.reserveCapacity(stack.addresses.count + 4)
-            var position = stack.addresses.count
-            while position > 0 {
-                position -= 1
-                let address = stack.addresses[position]
-                let pc = position == 0 ? address : address &- 1
-                // Inline chains are stored outermost first, as the stack is root first.
-                if let known = indices[pc] {
-                    list.append(contentsOf: known)
-                } else {
-                    if unknown.isEmpty { unknown = [index(SymbolizedFrame(name: "[unmapped]"))] }
-                    list.append(contentsOf: unknown)
-                }
-            }
+            list.reserveCapacity(indices.count + 4)
+            for pc in indices.reversed() { list.append(contentsOf: pcFrames[Int(pc)]) }
             stacks.append(SymbolizedHeap.Stack(frames: list, values: stack.values))
         }
         clock.lap("stacks")
