@@ -21,7 +21,7 @@ struct LineReader {
     private var start = 0
     private var end = 0
     private var atEOF = false
-    private var hasher = SHA256()
+    private let hasher = BackgroundHasher()
     /// Bytes read so far.
     private(set) var bytesRead = 0
     /// The 1-based number of the line last returned.
@@ -76,7 +76,7 @@ struct LineReader {
 
     /// The SHA-256 of everything read; call after the last line.
     mutating func finalizeDigest() -> String {
-        hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        hasher.finalize()
     }
 
     private mutating func fill() throws {
@@ -98,9 +98,26 @@ struct LineReader {
         }
         if n == 0 { atEOF = true; return }
         let filled = end
-        buffer.withUnsafeBytes { p in hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: p[filled..<(filled + n)])) }
+        hasher.update(Array(buffer[filled..<(filled + n)]))
         end += n
         bytesRead += n
+    }
+}
+
+/// SHA-256 computed on another thread while the parser works on the same bytes: hashing a 10 MB dump costs
+/// about as much as parsing it, and the machines this runs on have a second core.
+private final class BackgroundHasher: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "profhist.digest")
+    /// Touched only on `queue`.
+    private var hasher = SHA256()
+
+    func update(_ chunk: [UInt8]) {
+        queue.async { self.hasher.update(data: chunk) }
+    }
+
+    /// Waits for every chunk, then returns the digest as lower-case hex.
+    func finalize() -> String {
+        queue.sync { hasher.finalize().map { String(format: "%02x", $0) }.joined() }
     }
 }
 

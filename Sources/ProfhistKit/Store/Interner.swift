@@ -113,8 +113,11 @@ struct Interner {
         var callsiteIDs = [Int64](repeating: 0, count: tree.nodes.count)
         var created = [Bool](repeating: false, count: tree.nodes.count)
         let findCallsite = try RawStatement(db, "SELECT id FROM callsite WHERE ifnull(parent_id, 0) = ? AND frame_id = ?")
-        let insertCallsite = try RawStatement(db, "INSERT INTO callsite (parent_id, frame_id, depth) VALUES (?, ?, ?)")
-        let insertStack = try RawStatement(db, "INSERT INTO stack (id, path_digest, leaf_frame_id) VALUES (?, ?, ?)")
+        // New call sites get the ids after the largest one (this transaction holds the write lock), so they can
+        // be inserted many rows per statement.
+        var nextCallsiteID = (try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) + 1 FROM callsite")) ?? 1
+        let insertCallsite = try BatchInsert(db, "INSERT INTO callsite (id, parent_id, frame_id, depth)", columns: 4)
+        let insertStack = try BatchInsert(db, "INSERT INTO stack (id, path_digest, leaf_frame_id)", columns: 3)
         var chain: [Int32] = []
         for index in missing {
             let end = ends[index]
@@ -138,23 +141,20 @@ struct Interner {
                         continue
                     }
                 }
-                insertCallsite.bind(1, parentID)
-                insertCallsite.bind(2, frameID)
-                insertCallsite.bind(3, Int64(entry.depth))
-                try insertCallsite.run()
-                callsiteIDs[Int(node)] = insertCallsite.lastInsertedRowID
+                try insertCallsite.append(nextCallsiteID, parentID, frameID, Int64(entry.depth))
+                callsiteIDs[Int(node)] = nextCallsiteID
+                nextCallsiteID += 1
                 created[Int(node)] = true
             }
             let path = tree.path(to: end)
             let leaf = frameIDs[Int(path[plumbing.leafIndex(of: path.map { levels[Int($0)] })])]
             let id = callsiteIDs[Int(end)]
-            insertStack.bind(1, id)
-            insertStack.bind(2, digests[Int(end)])
-            insertStack.bind(3, leaf)
-            try insertStack.run()
+            try insertStack.append(id, digests[Int(end)], leaf)
             result[index] = id
             createdStacks[index] = true
         }
+        try insertCallsite.flush()
+        try insertStack.flush()
         clock.lap("inserts")
         return (result, createdStacks)
     }

@@ -66,3 +66,48 @@ final class RawStatement {
         return DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: sql)
     }
 }
+
+/// Inserts rows of integers (NULL allowed) many per statement: `INSERT ... VALUES (...), (...), ...` with
+/// `batch` rows, so SQLite runs one statement per batch instead of one per row. Rows are written when a batch
+/// fills and by `flush()`, which the caller must call before reading the table.
+final class BatchInsert {
+    private let db: Database
+    private let prefix: String
+    private let columns: Int
+    private let batch: Int
+    private let full: RawStatement
+    private var single: RawStatement?
+    private var pending: [Int64?] = []
+
+    init(_ db: Database, _ prefix: String, columns: Int, batch: Int = 64) throws {
+        self.db = db
+        self.prefix = prefix
+        self.columns = columns
+        self.batch = batch
+        let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+        full = try RawStatement(db, prefix + " VALUES " + Array(repeating: row, count: batch).joined(separator: ", "))
+        pending.reserveCapacity(columns * batch)
+    }
+
+    func append(_ values: Int64?...) throws {
+        precondition(values.count == columns)
+        pending.append(contentsOf: values)
+        if pending.count == columns * batch {
+            for (index, value) in pending.enumerated() { full.bind(Int32(index + 1), value) }
+            try full.run()
+            pending.removeAll(keepingCapacity: true)
+        }
+    }
+
+    func flush() throws {
+        guard !pending.isEmpty else { return }
+        if single == nil {
+            single = try RawStatement(db, prefix + " VALUES (" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")")
+        }
+        for row in stride(from: 0, to: pending.count, by: columns) {
+            for column in 0..<columns { single!.bind(Int32(column + 1), pending[row + column]) }
+            try single!.run()
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+}
