@@ -124,7 +124,7 @@ class Bench:
 
     # -- history: top and export ------------------------------------------------------------------------------
 
-    def history(self, sizes, runs, jeprof_runs, per_build=5):
+    def history(self, sizes, runs, jeprof_runs, per_build=5, n=14):
         """Builds one store of max(sizes) snapshots (builds of `per_build` runs each; one path in 64 leaks from
         build 10 on), copying it aside when it reaches each size; times `top` and `export` on each copy."""
         rows = []
@@ -139,7 +139,7 @@ class Bench:
             files = []
             for r in range(per_build):
                 prefix = os.path.join(self.work, f"h-b{b}-r{r}")
-                files += self.dumps(14, seed=b * per_build + r + 100, count=1, leaked=max(0, b - 10), prefix=prefix)
+                files += self.dumps(n, seed=b * per_build + r + 100, count=1, leaked=max(0, b - 10), prefix=prefix)
             for r, path in enumerate(files):
                 run(self.ingest_argv(db, f"b{b:04d}", [path], run_name=f"r{r}"))
             if b == 0:
@@ -204,24 +204,25 @@ def table(rows, columns):
 
 
 def guard(bench, args):
-    """A small run for CI: fails only when a ratio falls below a third of the recorded one."""
+    """A small run for CI: fails only when a ratio to jeprof falls below a third of the recorded one."""
     baseline = json.load(open(BASELINE))
-    row = bench.ingest(12, runs=3, jeprof_runs=1)
+    row = bench.ingest(12, runs=args.runs, jeprof_runs=1)
     print(table([row], list(row.keys())))
-    hist = bench.history([20], runs=3, jeprof_runs=1, per_build=5) if args.guard_history else []
-    failures = []
-    if "ratio_cold" not in row:
+    hist = bench.history([20], runs=args.runs, jeprof_runs=1, per_build=5, n=12)[0]
+    print(table([hist], list(hist.keys())))
+    if "ratio_cold" not in row or "ratio" not in hist:
         print("guard: jeprof is not installed; only absolute times are printed", file=sys.stderr)
-    else:
-        floor = baseline["ingest_n12_ratio_cold"] / 3
-        print(f"guard: ingest ratio {row['ratio_cold']}x vs jeprof --collapsed (recorded "
-              f"{baseline['ingest_n12_ratio_cold']}x, failing below {floor:.1f}x)")
-        if row["ratio_cold"] < floor:
-            failures.append("ingest")
-    for h in hist:
-        print(table([h], list(h.keys())))
+        return
+    failures = []
+    for name, value, recorded in [("ingest (N=12, cold) vs jeprof --collapsed", row["ratio_cold"], baseline["ingest_n12_ratio_cold"]),
+                                  ("top (20 snapshots, N=12) vs jeprof --text --base", hist["ratio"], baseline["top_n12_20_ratio"])]:
+        floor = recorded / 3
+        verdict = "ok" if value >= floor else "REGRESSION"
+        print(f"guard: {name}: {value}x (recorded {recorded}x, fails below {floor:.1f}x): {verdict}")
+        if value < floor:
+            failures.append(name)
     if failures:
-        sys.exit(f"guard: gross regression in {', '.join(failures)}")
+        sys.exit(f"guard: gross regression in {'; '.join(failures)}")
 
 
 def main():
@@ -232,7 +233,6 @@ def main():
     parser.add_argument("--sizes", default="10,12,14,16", help="N values for the ingest scaling table")
     parser.add_argument("--history", default="100,300,1000", help="snapshot counts for top/export")
     parser.add_argument("--guard", action="store_true", help="the CI regression guard only")
-    parser.add_argument("--guard-history", action="store_true", help="with --guard, also a 20-snapshot top")
     parser.add_argument("--json", help="also write the results as JSON here")
     args = parser.parse_args()
 
