@@ -109,28 +109,44 @@ public struct GrowthRanking {
             return GrowthReport(rows: [], points: [], replicates: [], keysTested: 0, meanTotal: 0)
         }
         let keys = GroupKeys(db: db, grouping: options.grouping)
-        let valuesSQL = try Store.query(named: "snapshot_values")
-        let statement = try db.makeStatement(sql: valuesSQL)
+        let reader = try SnapshotValueReader(db, metric: filter.metric)
 
-        // Pass 1: per key, sums over point means.
-        var sums: [Int64: Sums] = [:]
+        // Pass 1: per key, sums over point means. Keys get dense indices, so the work per sample row is one
+        // integer-map probe and array arithmetic.
+        var dense = DenseKeys()
+        var entries: [Sums] = []
+        var pointSum: [Double] = []
+        var touchedAt: [Int] = []
+        var touched: [Int32] = []
+        func add(_ key: Int64, _ value: Double, point x: Int) {
+            let d = Int(dense.index(of: key))
+            if d == entries.count {
+                entries.append(Sums())
+                pointSum.append(0)
+                touchedAt.append(-1)
+            }
+            if touchedAt[d] != x {
+                touchedAt[d] = x
+                pointSum[d] = 0
+                touched.append(Int32(d))
+            }
+            pointSum[d] += value
+        }
         for (x, point) in points.enumerated() {
-            var pointSum: [Int64: Double] = [:]
+            touched.removeAll(keepingCapacity: true)
             for snapshot in point.snapshots {
-                let rows = try Row.fetchCursor(statement, arguments: ["snapshot": snapshot.id, "metric": filter.metric.rawValue])
                 if options.grouping == .stack {
-                    while let row = try rows.next() { pointSum[row[0], default: 0] += Double(row[1] as Int64) }
+                    try reader.forEach(snapshot: snapshot.id) { stack, value in add(stack, Double(value), point: x) }
                 } else {
-                    while let row = try rows.next() {
-                        let value = Double(row[1] as Int64)
-                        for key in try keys.keys(of: row[0]) { pointSum[key, default: 0] += value }
+                    try reader.forEach(snapshot: snapshot.id) { stack, value in
+                        for key in try keys.keys(of: stack) { add(key, Double(value), point: x) }
                     }
                 }
             }
             let count = Double(point.snapshots.count)
-            for (key, sum) in pointSum {
-                let y = sum / count
-                var entry = sums[key] ?? Sums()
+            for d in touched {
+                let y = pointSum[Int(d)] / count
+                var entry = entries[Int(d)]
                 entry.sumY += y
                 entry.sumXY += Double(x) * y
                 entry.present += 1
@@ -138,9 +154,10 @@ public struct GrowthRanking {
                 entry.maximum = max(entry.maximum, y)
                 if x == 0 { entry.first = y }
                 if x == n - 1 { entry.last = y }
-                sums[key] = entry
+                entries[Int(d)] = entry
             }
         }
+        let sums = Dictionary(uniqueKeysWithValues: zip(dense.keys, entries))
 
         // Magnitude floor, and candidates whose range across points reaches it.
         // Counts (objects, tasks) move by whole units: less than one is noise.
@@ -153,7 +170,9 @@ public struct GrowthRanking {
         }
         candidates.sort { $0.range > $1.range }
         if candidates.count > options.maximumCandidates { candidates.removeLast(candidates.count - options.maximumCandidates) }
-        let candidateIndex = Dictionary(uniqueKeysWithValues: candidates.enumerated().map { ($0.element.key, $0.offset) })
+        // Candidate of each dense key, -1 for none.
+        var candidateOf = [Int32](repeating: -1, count: dense.keys.count)
+        for (c, candidate) in candidates.enumerated() { candidateOf[Int(dense.index(of: candidate.key))] = Int32(c) }
 
         // Pass 2: replicate values (run means) of the candidates.
         var replicateSums = [[[Double]]](
@@ -162,11 +181,15 @@ public struct GrowthRanking {
             for (x, point) in points.enumerated() {
                 for snapshot in point.snapshots {
                     let replicate = point.replicateOf[snapshot.id] ?? 0
-                    let rows = try Row.fetchCursor(statement, arguments: ["snapshot": snapshot.id, "metric": filter.metric.rawValue])
-                    while let row = try rows.next() {
-                        let value = Double(row[1] as Int64)
-                        for key in try keys.keys(of: row[0]) {
-                            if let c = candidateIndex[key] { replicateSums[c][x][replicate] += value }
+                    try reader.forEach(snapshot: snapshot.id) { stack, value in
+                        if options.grouping == .stack {
+                            let c = dense.existingIndex(of: stack).map { candidateOf[Int($0)] } ?? -1
+                            if c >= 0 { replicateSums[Int(c)][x][replicate] += Double(value) }
+                        } else {
+                            for key in try keys.keys(of: stack) {
+                                let c = dense.existingIndex(of: key).map { candidateOf[Int($0)] } ?? -1
+                                if c >= 0 { replicateSums[Int(c)][x][replicate] += Double(value) }
+                            }
                         }
                     }
                 }
@@ -198,7 +221,8 @@ public struct GrowthRanking {
             var row = GrowthRow(
                 key: key, first: entry.first, last: entry.last, slope: slope, pValue: 1, before: entry.first,
                 after: entry.last, change: 0, series: [])
-            if let c = candidateIndex[key] {
+            if let d = dense.existingIndex(of: key), candidateOf[Int(d)] >= 0 {
+                let c = Int(candidateOf[Int(d)])
                 let replicates = replicateSums[c].enumerated().map { x, values in
                     values.enumerated().map { r, sum in sum / Double(max(points[x].snapshotsPerReplicate[safe: r] ?? 1, 1)) }
                 }
@@ -288,7 +312,7 @@ public struct GrowthRanking {
         if options.limit > 0 && rows.count > options.limit { rows.removeLast(rows.count - options.limit) }
         // Point means for the rows that skipped the full analysis, in one more pass.
         let missing = Set(rows.filter { $0.series.isEmpty }.map(\.key))
-        let series = missing.isEmpty ? [:] : try seriesOf(missing, points: points, keys: keys, statement: statement)
+        let series = missing.isEmpty ? [:] : try seriesOf(missing, points: points, keys: keys, reader: reader)
         for i in rows.indices {
             rows[i].rank = i + 1
             let description = try keys.describe(rows[i].key)
@@ -310,22 +334,38 @@ public struct GrowthRanking {
     }
 
     /// Point means of some keys (for rows that skipped the full analysis).
-    private func seriesOf(_ wanted: Set<Int64>, points: [SeriesPoint], keys: GroupKeys, statement: Statement) throws -> [Int64: [Double]] {
-        var result: [Int64: [Double]] = [:]
-        for key in wanted { result[key] = Array(repeating: 0, count: points.count) }
+    private func seriesOf(_ wanted: Set<Int64>, points: [SeriesPoint], keys: GroupKeys, reader: SnapshotValueReader) throws -> [Int64: [Double]] {
+        var index = DenseKeys()
+        for key in wanted.sorted() { _ = index.index(of: key) }
+        var means = [[Double]](repeating: Array(repeating: 0, count: points.count), count: index.keys.count)
         for (x, point) in points.enumerated() {
             let count = Double(point.snapshots.count)
             for snapshot in point.snapshots {
-                let rows = try Row.fetchCursor(statement, arguments: ["snapshot": snapshot.id, "metric": filter.metric.rawValue])
-                while let row = try rows.next() {
-                    for key in try keys.keys(of: row[0]) where wanted.contains(key) {
-                        result[key]?[x] += Double(row[1] as Int64) / count
+                try reader.forEach(snapshot: snapshot.id) { stack, value in
+                    for key in options.grouping == .stack ? [stack] : try keys.keys(of: stack) {
+                        if let d = index.existingIndex(of: key) { means[Int(d)][x] += Double(value) / count }
                     }
                 }
             }
         }
-        return result
+        return Dictionary(uniqueKeysWithValues: zip(index.keys, means))
     }
+}
+
+/// Dense indices 0, 1, 2, ... for 64-bit keys (stack ids, frame ids), in order of first appearance.
+struct DenseKeys {
+    private var map = IntegerMap(capacity: 1 << 14)
+    private(set) var keys: [Int64] = []
+
+    /// The key's index, new keys getting the next one.
+    mutating func index(of key: Int64) -> Int32 {
+        map.value(for: UInt64(bitPattern: key)) {
+            keys.append(key)
+            return Int32(keys.count - 1)
+        }
+    }
+
+    func existingIndex(of key: Int64) -> Int32? { map[UInt64(bitPattern: key)] }
 }
 
 extension Array {

@@ -31,6 +31,37 @@ final class RawStatement {
 
     func bind(_ index: Int32, _ value: Double) { sqlite3_bind_double(handle, index, value) }
 
+    /// Binds a named parameter (`:name`); an unknown name is a programming error.
+    func bind(_ name: String, _ value: Int64) {
+        sqlite3_bind_int64(handle, index(of: name), value)
+    }
+
+    /// Binds text to a named parameter; SQLite copies it.
+    func bind(_ name: String, _ text: String) {
+        sqlite3_bind_text(handle, index(of: name), text, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+    }
+
+    private func index(of name: String) -> Int32 {
+        let index = sqlite3_bind_parameter_index(handle, name)
+        precondition(index > 0, "no parameter \(name) in \(sql)")
+        return index
+    }
+
+    /// Steps a query: true while it has a row (read it with `int64(_:)`); call `reset()` when done.
+    func step() throws -> Bool {
+        let code = sqlite3_step(handle)
+        switch code {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw error(code)
+        }
+    }
+
+    /// A column of the current row as an integer (NULL reads as 0).
+    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+    func reset() { sqlite3_reset(handle) }
+
     /// Binds a blob; SQLite copies the bytes.
     func bind(_ index: Int32, _ bytes: [UInt8]) {
         bytes.withUnsafeBytes { raw in
