@@ -353,19 +353,38 @@ public struct GrowthRanking {
 }
 
 /// Dense indices 0, 1, 2, ... for 64-bit keys (stack ids, frame ids), in order of first appearance.
+///
+/// Keys are row ids, small and dense in practice: below 2^24 they index an array (one load per sample row);
+/// larger ones go through an integer map.
 struct DenseKeys {
-    private var map = IntegerMap(capacity: 1 << 14)
+    private static let arrayLimit: Int64 = 1 << 24
+    private var slots: [Int32] = []
+    private var map = IntegerMap(capacity: 16)
     private(set) var keys: [Int64] = []
 
     /// The key's index, new keys getting the next one.
     mutating func index(of key: Int64) -> Int32 {
-        map.value(for: UInt64(bitPattern: key)) {
+        if key >= 0 && key < DenseKeys.arrayLimit {
+            let slot = Int(key)
+            if slot >= slots.count { slots.append(contentsOf: repeatElement(-1, count: max(slot + 1 - slots.count, slots.count))) }
+            if slots[slot] >= 0 { return slots[slot] }
+            slots[slot] = Int32(keys.count)
+            keys.append(key)
+            return slots[slot]
+        }
+        return map.value(for: UInt64(bitPattern: key)) {
             keys.append(key)
             return Int32(keys.count - 1)
         }
     }
 
-    func existingIndex(of key: Int64) -> Int32? { map[UInt64(bitPattern: key)] }
+    func existingIndex(of key: Int64) -> Int32? {
+        if key >= 0 && key < DenseKeys.arrayLimit {
+            let slot = Int(key)
+            return slot < slots.count && slots[slot] >= 0 ? slots[slot] : nil
+        }
+        return map[UInt64(bitPattern: key)]
+    }
 }
 
 extension Array {
