@@ -148,7 +148,7 @@ public struct HeapIngestor {
                     if !known {
                         blob.removeAll(keepingCapacity: true)
                         let kept = Int(merged.tree.nodes[Int(merged.ends[index])].depth) + 1
-                        for frame in symbolized.stacks[merged.firstStack[index]].frames.prefix(kept) {
+                        for frame in symbolized.frameIndices[symbolized.stacks[merged.firstStack[index]].range].prefix(kept) {
                             if let bytes = frameBytes[Int(frame)] {
                                 blob.append(contentsOf: bytes)
                             } else {
@@ -209,7 +209,7 @@ public struct HeapIngestor {
         var position: [Int32: Int] = [:]
         for (index, stack) in symbolized.stacks.enumerated() {
             var node: Int32 = -1
-            for frame in stack.frames {
+            for frame in symbolized.frameIndices[stack.range] {
                 if isAllocator[Int(frame)] {
                     // Nothing but allocator frames (jemalloc's own threads): keep the outermost one.
                     if node < 0 { node = tree.child(of: node, name: names[Int(frame)]) }

@@ -119,6 +119,8 @@ struct Interner {
         let insertCallsite = try BatchInsert(db, "INSERT INTO callsite (id, parent_id, frame_id, depth)", columns: 4)
         let insertStack = try BatchInsert(db, "INSERT INTO stack (id, path_digest, leaf_frame_id)", columns: 3)
         var chain: [Int32] = []
+        var pathNames: [Int32] = []
+        var pathLevels: [Plumbing.Level] = []
         for index in missing {
             let end = ends[index]
             // The nodes from `end` up to the first one whose call site is known, then down again.
@@ -146,8 +148,17 @@ struct Interner {
                 nextCallsiteID += 1
                 created[Int(node)] = true
             }
-            let path = tree.path(to: end)
-            let leaf = frameIDs[Int(path[plumbing.leafIndex(of: path.map { levels[Int($0)] })])]
+            // The leaf from the plumbing levels of the path's frames, root first.
+            pathNames.removeAll(keepingCapacity: true)
+            var up = end
+            while up >= 0 {
+                pathNames.append(tree.nodes[Int(up)].name)
+                up = tree.nodes[Int(up)].parent
+            }
+            pathNames.reverse()
+            pathLevels.removeAll(keepingCapacity: true)
+            for name in pathNames { pathLevels.append(levels[Int(name)]) }
+            let leaf = frameIDs[Int(pathNames[plumbing.leafIndex(of: pathLevels)])]
             let id = callsiteIDs[Int(end)]
             try insertStack.append(id, digests[Int(end)], leaf)
             result[index] = id

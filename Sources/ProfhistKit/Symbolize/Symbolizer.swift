@@ -31,8 +31,8 @@ public struct BinaryCandidate: Sendable {
 /// A dump whose stacks are lists of named frames, root first.
 public struct SymbolizedHeap: Sendable {
     public struct Stack: Sendable {
-        /// Indices into `frames`, from the root (`_start`) to the innermost (the allocator).
-        public var frames: [Int32]
+        /// Where the stack's frames are in `frameIndices`.
+        public var range: Range<Int>
         public var values: HeapValues
     }
 
@@ -55,13 +55,16 @@ public struct SymbolizedHeap: Sendable {
 
     /// Every distinct frame (name and location) of the dump; stacks point into it.
     public var frames: [SymbolizedFrame]
+    /// The stacks' frames, each stack's a run of indices into `frames` from the root (`_start`) to the innermost
+    /// (the allocator); one array for all, not one per stack, for speed.
+    public var frameIndices: [Int32]
     public var stacks: [Stack]
     public var mappings: [MappingUse]
     public var newSymbols: [NewSymbols]
     public var warnings: [String]
 
     /// The frames of a stack, root first.
-    public func frames(of stack: Stack) -> [SymbolizedFrame] { stack.frames.map { frames[Int($0)] } }
+    public func frames(of stack: Stack) -> [SymbolizedFrame] { frameIndices[stack.range].map { frames[Int($0)] } }
 }
 
 /// Maps a dump's addresses to named frames: through `MAPPED_LIBRARIES` to (file, offset), through the ELF
@@ -104,19 +107,23 @@ public struct Symbolizer {
         // into that list, and the addresses grouped by the mapping they fall in.
         var pcIndex = IntegerMap(capacity: 1 << 12)
         var pcs: [UInt64] = []
-        var stackPCs: [[Int32]] = []
-        stackPCs.reserveCapacity(dump.stacks.count)
+        var pcIsCaller: [Bool] = []
+        // Each stack's pcs (leaf first, as in the dump) at stackPCs[stackStarts[i] ..< stackStarts[i + 1]].
+        var stackPCs: [Int32] = []
+        var stackStarts: [Int] = [0]
+        stackStarts.reserveCapacity(dump.stacks.count + 1)
         for stack in dump.stacks {
-            var list: [Int32] = []
-            list.reserveCapacity(stack.addresses.count)
             for (index, address) in stack.addresses.enumerated() {
                 let pc = index == 0 ? address : address &- 1
-                list.append(pcIndex.value(for: pc) {
+                let unique = pcIndex.value(for: pc) {
                     pcs.append(pc)
+                    pcIsCaller.append(false)
                     return Int32(pcs.count - 1)
-                })
+                }
+                if index > 0 { pcIsCaller[Int(unique)] = true }
+                stackPCs.append(unique)
             }
-            stackPCs.append(list)
+            stackStarts.append(stackPCs.count)
         }
         var perMapping: [Int: Set<UInt64>] = [:]
         var unmapped = Set<UInt64>()
@@ -138,16 +145,16 @@ public struct Symbolizer {
         }
         // A binary whose executable segment does not fit the mapping, or whose code has no call instruction
         // before the dump's return addresses, is from another build: refuse it.
+        // Up to 400 distinct return addresses per mapping (a caller's pc is its return address minus one).
         var returnAddresses: [Int: [UInt64]] = [:]
-        for stack in dump.stacks {
-            for address in stack.addresses.dropFirst() {
-                guard let m = Symbolizer.find(address, in: sorted), (returnAddresses[m]?.count ?? 0) < 400 else { continue }
-                returnAddresses[m, default: []].append(address)
-            }
+        for (pc, isCaller) in zip(pcs, pcIsCaller) where isCaller {
+            let address = pc &+ 1
+            guard let m = Symbolizer.find(address, in: sorted), (returnAddresses[m]?.count ?? 0) < 400 else { continue }
+            returnAddresses[m, default: []].append(address)
         }
         for (index, mapping) in sorted.enumerated() where perMapping[index] != nil {
             guard let candidate = resolved[mapping.path] ?? nil else { continue }
-            let addresses = Array(Set(returnAddresses[index] ?? []))
+            let addresses = returnAddresses[index] ?? []
             let checks = addresses.compactMap { candidate.elf.followsCall(returnOffset: $0 - mapping.start + mapping.offset) }
             let misses = checks.filter { !$0 }.count
             if checks.count >= 8, Double(misses) > 0.2 * Double(checks.count) {
@@ -259,15 +266,19 @@ public struct Symbolizer {
         let pcFrames: [[Int32]] = pcs.map { pc in (frames[pc] ?? [SymbolizedFrame(name: "[unmapped]")]).map(index) }
         var stacks: [SymbolizedHeap.Stack] = []
         stacks.reserveCapacity(dump.stacks.count)
-        for (stack, indices) in zip(dump.stacks, stackPCs) {
-            var list: [Int32] = []
-            list.reserveCapacity(indices.count + 4)
-            for pc in indices.reversed() { list.append(contentsOf: pcFrames[Int(pc)]) }
-            stacks.append(SymbolizedHeap.Stack(frames: list, values: stack.values))
+        var frameIndices: [Int32] = []
+        frameIndices.reserveCapacity(stackPCs.count + stackPCs.count / 8)
+        for (number, stack) in dump.stacks.enumerated() {
+            let start = frameIndices.count
+            for position in stride(from: stackStarts[number + 1] - 1, through: stackStarts[number], by: -1) {
+                let chain = pcFrames[Int(stackPCs[position])]
+                if chain.count == 1 { frameIndices.append(chain[0]) } else { frameIndices.append(contentsOf: chain) }
+            }
+            stacks.append(SymbolizedHeap.Stack(range: start..<frameIndices.count, values: stack.values))
         }
         clock.lap("stacks")
         return SymbolizedHeap(
-            frames: table, stacks: stacks, mappings: uses, newSymbols: newSymbols, warnings: warnings)
+            frames: table, frameIndices: frameIndices, stacks: stacks, mappings: uses, newSymbols: newSymbols, warnings: warnings)
     }
 
     /// Picks the local file for a mapped path: a `--binary` with the same file name, else the file at the
