@@ -25,7 +25,9 @@ struct GcCommand: ParsableCommand {
     )
 
     /// How many builds to keep.
-    @Option(name: .customLong("keep-builds"), help: ArgumentHelp("Keep the newest N builds; remove older ones.", valueName: "n"))
+    @Option(
+        name: .customLong("keep-builds"),
+        help: ArgumentHelp("Keep the newest N builds; remove older ones.", valueName: "n"))
     var keepBuilds: Int?
 
     /// Cutoff time.
@@ -54,9 +56,10 @@ struct GcCommand: ParsableCommand {
             let started = Date()
             let policy = RetentionPolicy(keepBuilds: keepBuilds, before: before.flatMap(Timestamp.parse))
             let report = try collector.collect(policy, dryRun: dryRun)
-            let verb = dryRun ? "would remove" : "removed"
+            let builds = report.builds.count == 1 ? "1 build" : "\(report.builds.count) builds"
             printError(
-                "profhist: gc: \(verb) \(report.builds.isEmpty ? "no builds" : "builds " + report.builds.joined(separator: ", "))")
+                "profhist: gc: \(dryRun ? "would remove" : "removed") \(builds)"
+                    + (report.builds.isEmpty ? "" : ": " + report.builds.joined(separator: ", ")))
             var compaction: Compaction?
             var compactError: Error?
             if !dryRun {
@@ -70,7 +73,10 @@ struct GcCommand: ParsableCommand {
             }
             // The file: removed is what compaction gave back; a dry run cannot know it.
             let bytesAfter = compaction?.bytesAfter
-            writer.write([.text("file_bytes"), bytesAfter.map { .integer(bytesBefore - $0) } ?? .null, .integer(bytesAfter ?? bytesBefore)])
+            writer.write([
+                .text("file_bytes"), bytesAfter.map { .integer(bytesBefore - $0) } ?? .null,
+                .integer(bytesAfter ?? bytesBefore),
+            ])
             writer.finish()
             if let compactError { throw compactError }
             if dryRun {

@@ -205,12 +205,15 @@ public struct GarbageCollector {
                 WHERE s.build_id IN (SELECT id FROM temp._gc_thinned_build)
                     AND s.id NOT IN (SELECT id FROM temp._gc_snapshot);
 
+                -- Pairs are matched with EXISTS on the TEMP table's primary key: SQLite does not use it for a
+                -- row-value (a, b) IN (SELECT ...), which scanned the table per row (minutes on 80k rows).
                 INSERT INTO temp._gc_stack_location
-                SELECT stack_id, build_id FROM stack_location
-                WHERE build_id IN (SELECT id FROM temp._gc_build)
-                    OR stack_id NOT IN (SELECT id FROM temp._gc_keep_stack)
-                    OR (build_id IN (SELECT id FROM temp._gc_thinned_build)
-                        AND (stack_id, build_id) NOT IN (SELECT stack_id, build_id FROM temp._gc_sampled));
+                SELECT l.stack_id, l.build_id FROM stack_location AS l
+                WHERE l.build_id IN (SELECT id FROM temp._gc_build)
+                    OR l.stack_id NOT IN (SELECT id FROM temp._gc_keep_stack)
+                    OR (l.build_id IN (SELECT id FROM temp._gc_thinned_build)
+                        AND NOT EXISTS (
+                            SELECT 1 FROM temp._gc_sampled AS k WHERE k.stack_id = l.stack_id AND k.build_id = l.build_id));
                 """)
         // Call sites: every kept stack's leaf and its ancestors, walked up by primary key (each visited once).
         try db.execute(
@@ -238,8 +241,9 @@ public struct GarbageCollector {
                 SELECT frame_id FROM binary_symbol WHERE binary_id IN (SELECT id FROM temp._gc_keep_binary);
 
                 INSERT OR IGNORE INTO temp._gc_keep_location_set
-                SELECT location_set_id FROM stack_location
-                WHERE (stack_id, build_id) NOT IN (SELECT stack_id, build_id FROM temp._gc_stack_location);
+                SELECT l.location_set_id FROM stack_location AS l
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM temp._gc_stack_location AS g WHERE g.stack_id = l.stack_id AND g.build_id = l.build_id);
 
                 INSERT OR IGNORE INTO temp._gc_keep_string
                 SELECT name_id FROM frame WHERE id IN (SELECT id FROM temp._gc_keep_frame)
@@ -318,7 +322,9 @@ public struct GarbageCollector {
                 DELETE FROM snapshot_mapping WHERE snapshot_id IN (SELECT id FROM temp._gc_snapshot);
                 DELETE FROM snapshot WHERE id IN (SELECT id FROM temp._gc_snapshot);
                 DELETE FROM stack_location
-                WHERE (stack_id, build_id) IN (SELECT stack_id, build_id FROM temp._gc_stack_location);
+                WHERE EXISTS (
+                    SELECT 1 FROM temp._gc_stack_location AS g
+                    WHERE g.stack_id = stack_location.stack_id AND g.build_id = stack_location.build_id);
                 DELETE FROM run WHERE id IN (SELECT id FROM temp._gc_run);
                 DELETE FROM build WHERE id IN (SELECT id FROM temp._gc_build);
                 DELETE FROM stack WHERE id NOT IN (SELECT id FROM temp._gc_keep_stack);

@@ -25,11 +25,13 @@ struct GarbageCollectorTests {
         let pipeline = IngestPipeline(openStore: { history.store }, binaries: [], llvm: nil)
         _ = try pipeline.ingest(
             path: TaskFixtures.sample("updates.pretty.json").path, format: .auto,
-            options: IngestOptions(build: "b0", run: "tasks", takenAt: start + 30 * minute, labels: [("source", "console")]))
+            options: IngestOptions(
+                build: "b0", run: "tasks", takenAt: start + 30 * minute, labels: [("source", "console")]))
         _ = try pipeline.ingest(
             path: TaskFixtures.sample("taskdump.tokio-1.53.1.txt").path, format: .auto,
             options: IngestOptions(
-                build: "b4", run: "tasks", takenAt: start + 4 * 60 * minute + 30 * minute, labels: [("source", "taskdump")]))
+                build: "b4", run: "tasks", takenAt: start + 4 * 60 * minute + 30 * minute,
+                labels: [("source", "taskdump")]))
         return history
     }
 
@@ -91,11 +93,14 @@ struct GarbageCollectorTests {
         result["location_set"] = try count(
             "SELECT count(*) FROM location_set WHERE id NOT IN (SELECT location_set_id FROM stack_location)")
         result["binary"] = try count(
-            "SELECT count(*) FROM binary WHERE id NOT IN (SELECT binary_id FROM snapshot_mapping WHERE binary_id IS NOT NULL)")
+            "SELECT count(*) FROM binary WHERE id NOT IN (SELECT binary_id FROM snapshot_mapping WHERE binary_id IS NOT NULL)"
+        )
         var blobFiles = Set<Int64>()
         for blob in try Data.fetchAll(db, sql: "SELECT frames FROM location_set") {
             let values = try #require(LEB128.decode([UInt8](blob)))
-            for index in stride(from: 0, to: values.count, by: 3) where values[index] != 0 { blobFiles.insert(Int64(values[index])) }
+            for index in stride(from: 0, to: values.count, by: 3) where values[index] != 0 {
+                blobFiles.insert(Int64(values[index]))
+            }
         }
         let referenced = Set(
             try Int64.fetchAll(
@@ -123,7 +128,8 @@ struct GarbageCollectorTests {
 
     // MARK: - Retention
 
-    @Test("--keep-builds removes exactly the older builds with all their rows; kept rows are untouched and counted right")
+    @Test(
+        "--keep-builds removes exactly the older builds with all their rows; kept rows are untouched and counted right")
     func keepBuilds() throws {
         let path = try Self.copy()
         let store = try Store(path: path, create: false)
@@ -131,7 +137,10 @@ struct GarbageCollectorTests {
             (
                 try Self.tableCounts(db),
                 try Int64.fetchAll(
-                    db, sql: "SELECT s.id FROM snapshot AS s JOIN build AS b ON b.id = s.build_id WHERE b.name IN ('b2', 'b3', 'b4') ORDER BY s.id"),
+                    db,
+                    sql:
+                        "SELECT s.id FROM snapshot AS s JOIN build AS b ON b.id = s.build_id WHERE b.name IN ('b2', 'b3', 'b4') ORDER BY s.id"
+                ),
                 try Row.fetchAll(
                     db,
                     sql: """
@@ -145,7 +154,11 @@ struct GarbageCollectorTests {
                         JOIN location_set AS ls ON ls.id = l.location_set_id
                         WHERE b.name IN ('b2', 'b3', 'b4') ORDER BY l.stack_id, b.name
                         """),
-                try Row.fetchAll(db, sql: "SELECT * FROM snapshot_label WHERE snapshot_id IN (SELECT id FROM snapshot WHERE build_id = (SELECT id FROM build WHERE name = 'b4'))")
+                try Row.fetchAll(
+                    db,
+                    sql:
+                        "SELECT * FROM snapshot_label WHERE snapshot_id IN (SELECT id FROM snapshot WHERE build_id = (SELECT id FROM build WHERE name = 'b4'))"
+                )
             )
         }
         let report = try GarbageCollector(store: store).collect(RetentionPolicy(keepBuilds: 3))
@@ -153,11 +166,13 @@ struct GarbageCollectorTests {
         #expect(!report.dryRun)
         // The history makes orphans of every kind when b0 and b1 go (legacy_pool, their binaries, the console
         // snapshot's spawn locations and labels): a collector that removed nothing would fail here.
-        for table in ["callsite", "stack", "frame", "string", "location_set", "binary", "binary_symbol", "task_sample"] {
+        for table in ["callsite", "stack", "frame", "string", "location_set", "binary", "binary_symbol", "task_sample"]
+        {
             #expect(report.removed(table) > 0, "\(table)")
         }
         try store.queue.read { db in
-            #expect(try String.fetchAll(db, sql: "SELECT build FROM build_order ORDER BY position") == ["b2", "b3", "b4"])
+            #expect(
+                try String.fetchAll(db, sql: "SELECT build FROM build_order ORDER BY position") == ["b2", "b3", "b4"])
             #expect(try Int64.fetchAll(db, sql: "SELECT id FROM snapshot ORDER BY id") == keptSnapshots)
             #expect(try Row.fetchAll(db, sql: "SELECT * FROM sample ORDER BY snapshot_id, stack_id") == keptSamples)
             #expect(
@@ -179,7 +194,9 @@ struct GarbageCollectorTests {
         }
     }
 
-    @Test("--before removes earlier snapshots and the builds and runs they empty; a thinned build keeps only its sampled locations")
+    @Test(
+        "--before removes earlier snapshots and the builds and runs they empty; a thinned build keeps only its sampled locations"
+    )
     func before() throws {
         let path = try Self.copy()
         let store = try Store(path: path, create: false)
@@ -191,7 +208,8 @@ struct GarbageCollectorTests {
             options: IngestOptions(build: "b2", run: "early", takenAt: cutoff - 5 * Self.minute))
         let (doomed, locations) = try store.queue.read { db in
             (
-                try Int64.fetchAll(db, sql: "SELECT id FROM snapshot WHERE taken_at < ? ORDER BY id", arguments: [cutoff]),
+                try Int64.fetchAll(
+                    db, sql: "SELECT id FROM snapshot WHERE taken_at < ? ORDER BY id", arguments: [cutoff]),
                 // Those of b0 and b1, and b2's of stacks that no snapshot of b2 from the cutoff on has.
                 try Int64.fetchOne(
                     db,
@@ -224,14 +242,28 @@ struct GarbageCollectorTests {
         #expect(union.removed("snapshot") == Int64(doomed.count) + 1)
         #expect(report.removed("stack_location") == locations)
         try store.queue.read { db in
-            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM snapshot WHERE taken_at < ?", arguments: [cutoff]) == 0)
-            #expect(try String.fetchAll(db, sql: "SELECT r.name FROM run AS r JOIN build AS b ON b.id = r.build_id WHERE b.name = 'b2'") == ["run1"])
-            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM stack_location WHERE stack_id IN (SELECT stack_id FROM task_sample) AND build_id = (SELECT id FROM build WHERE name = 'b2')") == 0)
-            let b2Locations = try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM stack_location WHERE build_id = (SELECT id FROM build WHERE name = 'b2')") ?? 0
+            #expect(
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM snapshot WHERE taken_at < ?", arguments: [cutoff]) == 0)
+            #expect(
+                try String.fetchAll(
+                    db, sql: "SELECT r.name FROM run AS r JOIN build AS b ON b.id = r.build_id WHERE b.name = 'b2'")
+                    == ["run1"])
+            #expect(
+                try Int.fetchOne(
+                    db,
+                    sql:
+                        "SELECT count(*) FROM stack_location WHERE stack_id IN (SELECT stack_id FROM task_sample) AND build_id = (SELECT id FROM build WHERE name = 'b2')"
+                ) == 0)
+            let b2Locations =
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT count(*) FROM stack_location WHERE build_id = (SELECT id FROM build WHERE name = 'b2')"
+                ) ?? 0
             let b2Stacks = try Int.fetchOne(
                 db,
-                sql: "SELECT count(DISTINCT sa.stack_id) FROM sample AS sa JOIN snapshot AS s ON s.id = sa.snapshot_id WHERE s.build_id = (SELECT id FROM build WHERE name = 'b2')")
+                sql:
+                    "SELECT count(DISTINCT sa.stack_id) FROM sample AS sa JOIN snapshot AS s ON s.id = sa.snapshot_id WHERE s.build_id = (SELECT id FROM build WHERE name = 'b2')"
+            )
             #expect(b2Locations == b2Stacks)
             try Self.expectNoOrphans(db)
             try Self.expectSound(db)
@@ -253,7 +285,9 @@ struct GarbageCollectorTests {
         // Unused stack rows still hold their call sites; without them, the call-site check finds the rest.
         try store.queue.write { db in
             try db.execute(
-                sql: "DELETE FROM stack WHERE id NOT IN (SELECT stack_id FROM sample UNION SELECT stack_id FROM task_sample)")
+                sql:
+                    "DELETE FROM stack WHERE id NOT IN (SELECT stack_id FROM sample UNION SELECT stack_id FROM task_sample)"
+            )
         }
         let callsites = try store.queue.read { db in try Self.orphans(db)["callsite"] ?? 0 }
         #expect(callsites > 0)
@@ -284,7 +318,9 @@ struct GarbageCollectorTests {
             Issue.record("gc succeeded over an undecodable location blob")
         } catch let error as StoreError {
             let message = error.localizedDescription
-            #expect(message.contains(path) && message.contains("unchanged") && message.contains("location_set"), "\(message)")
+            #expect(
+                message.contains(path) && message.contains("unchanged") && message.contains("location_set"),
+                "\(message)")
         }
         #expect(try store.queue.read { db in try Self.tableCounts(db) } == before)
         #expect(try store.queue.read { db in try Int.fetchOne(db, sql: "PRAGMA foreign_keys") } == 1)
@@ -301,13 +337,16 @@ struct GarbageCollectorTests {
         try reader.inDatabase { db in
             try db.execute(sql: "BEGIN DEFERRED")
             let seen = try Self.tableCounts(db)
-            let stacks = try String.fetchAll(db, sql: "SELECT stack_id || ':' || inuse_space FROM v_stack_value ORDER BY 1")
+            let stacks = try String.fetchAll(
+                db, sql: "SELECT stack_id || ':' || inuse_space FROM v_stack_value ORDER BY 1")
             report = try collector.collect(RetentionPolicy(keepBuilds: 3))
             let compaction = try collector.compact(readerWait: 0.2)
             // The checkpoint cannot pass a reader of the old snapshot: it reports so instead of failing.
             #expect(!compaction.checkpointed)
             #expect(try Self.tableCounts(db) == seen)
-            #expect(try String.fetchAll(db, sql: "SELECT stack_id || ':' || inuse_space FROM v_stack_value ORDER BY 1") == stacks)
+            #expect(
+                try String.fetchAll(db, sql: "SELECT stack_id || ':' || inuse_space FROM v_stack_value ORDER BY 1")
+                    == stacks)
             try db.execute(sql: "COMMIT")
         }
         let after = try reader.read { db in try Self.tableCounts(db) }
@@ -324,12 +363,13 @@ struct GarbageCollectorTests {
 
     /// The kept builds through the commands people read them with.
     static func keptViews(_ db: String, stacks: [Int64]) throws -> [String] {
-        let commands: [[String]] = [
-            ["top", "--builds", "b2..b4", "--all", "--format", "csv"],
-            ["export", "--builds", "b2..b4", "--format", "csv"],
-            ["export", "--builds", "b2..b4", "--kind", "tasks", "--format", "csv"],
-            ["diff", "--base", "b2", "--target", "b4", "--format", "csv"],
-        ] + stacks.map { ["show", String($0), "--format", "csv"] }
+        let commands: [[String]] =
+            [
+                ["top", "--builds", "b2..b4", "--all", "--format", "csv"],
+                ["export", "--builds", "b2..b4", "--format", "csv"],
+                ["export", "--builds", "b2..b4", "--kind", "tasks", "--format", "csv"],
+                ["diff", "--base", "b2", "--target", "b4", "--format", "csv"],
+            ] + stacks.map { ["show", String($0), "--format", "csv"] }
         return try commands.map { arguments in
             let result = try Fixtures.profhist(arguments + ["--db", db])
             #expect(result.status == 0, "\(arguments): \(result.stderr)")
@@ -354,7 +394,7 @@ struct GarbageCollectorTests {
         let before = try Self.keptViews(path, stacks: stacks)
         let gc = try Fixtures.profhist(["gc", "--keep-builds", "3", "--db", path])
         #expect(gc.status == 0, "\(gc.stderr)")
-        #expect(gc.stderr.contains("removed builds b0, b1"), "\(gc.stderr)")
+        #expect(gc.stderr.contains("removed 2 builds: b0, b1"), "\(gc.stderr)")
         #expect(gc.stdout.split(separator: "\n").allSatisfy { $0.count <= 100 }, "\(gc.stdout)")
         let after = try Self.keptViews(path, stacks: stacks)
         #expect(before == after)
@@ -382,7 +422,9 @@ struct GarbageCollectorTests {
         let bytes = Self.storeBytes(path)
         let dry = try Fixtures.profhist(["gc", "--keep-builds", "3", "--dry-run", "--format", "json", "--db", path])
         #expect(dry.status == 0, "\(dry.stderr)")
-        #expect(dry.stderr.contains("would remove builds b0, b1") && dry.stderr.contains("nothing changed"), "\(dry.stderr)")
+        #expect(
+            dry.stderr.contains("would remove 2 builds: b0, b1") && dry.stderr.contains("nothing changed"),
+            "\(dry.stderr)")
         #expect(Self.storeBytes(path) == bytes)
         let planned = try Self.removedByItem(dry.stdout)
         #expect(planned["file_bytes"] == nil)
@@ -403,18 +445,23 @@ struct GarbageCollectorTests {
         let original = try #require(history.snapshotIDs[dump])
         let path = try Self.copy()
         func rows(_ snapshot: Int64) throws -> [String] {
-            let export = try Fixtures.profhist(["export", "--snapshot", String(snapshot), "--format", "jsonl", "--db", path])
+            let export = try Fixtures.profhist([
+                "export", "--snapshot", String(snapshot), "--format", "jsonl", "--db", path,
+            ])
             #expect(export.status == 0, "\(export.stderr)")
             return try export.stdout.split(separator: "\n").map { line in
                 var row = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
                 row["snapshot_id"] = nil
                 row["stack_id"] = nil
-                return String(decoding: try JSONSerialization.data(withJSONObject: row, options: .sortedKeys), as: UTF8.self)
+                return String(
+                    decoding: try JSONSerialization.data(withJSONObject: row, options: .sortedKeys), as: UTF8.self)
             }.sorted()
         }
         let before = try rows(original)
         #expect(!before.isEmpty)
-        #expect(try GarbageCollector(store: try Store(path: path, create: false)).collect(RetentionPolicy(keepBuilds: 3)).builds == ["b0", "b1"])
+        #expect(
+            try GarbageCollector(store: try Store(path: path, create: false)).collect(RetentionPolicy(keepBuilds: 3))
+                .builds == ["b0", "b1"])
         let ingest = try Fixtures.profhist([
             "ingest", dump.path, "--build", "b0", "--run", "run0", "--at", Timestamp.rfc3339(milliseconds: Self.start),
             "--binary", try #require(history.programs["b0"]).path, "--db", path,
@@ -472,7 +519,15 @@ final class ThreadBox<T>: @unchecked Sendable {
     private var stored: T
     init(_ value: T) { stored = value }
     var value: T {
-        get { lock.lock(); defer { lock.unlock() }; return stored }
-        set { lock.lock(); stored = newValue; lock.unlock() }
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return stored
+        }
+        set {
+            lock.lock()
+            stored = newValue
+            lock.unlock()
+        }
     }
 }
