@@ -18,6 +18,7 @@ struct Profhist: ParsableCommand {
               profhist diff --base v1.4.0 --target v1.5.0
               profhist check --build "$GIT_SHA"
               profhist export --format csv > memory.csv
+              profhist gc --keep-builds 50
 
             The store is ./profhist.db unless --db or PROFHIST_DB says otherwise.
             """,
@@ -25,7 +26,7 @@ struct Profhist: ParsableCommand {
         subcommands: [
             IngestCommand.self, SnapshotsCommand.self, BuildsCommand.self, TopCommand.self, DiffCommand.self, CheckCommand.self,
             ShowCommand.self, ExportCommand.self,
-            QueryCommand.self,
+            QueryCommand.self, GcCommand.self,
         ]
     )
 }

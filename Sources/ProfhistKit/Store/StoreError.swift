@@ -16,6 +16,11 @@ public enum StoreError: LocalizedError, Equatable {
     case badParameter(String)
     /// A selection (build name, snapshot id) matches nothing.
     case noMatch(String)
+    /// `gc` failed before its commit: nothing was removed.
+    case gcFailed(path: String, reason: String)
+    /// `gc` removed what it planned but could not compact the file (VACUUM needs the write lock and free disk
+    /// space about the size of the store).
+    case compactFailed(path: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -34,6 +39,10 @@ public enum StoreError: LocalizedError, Equatable {
             return message
         case .noMatch(let message):
             return message
+        case .gcFailed(let path, let reason):
+            return "\(path): gc failed, the store is unchanged: \(reason)"
+        case .compactFailed(let path, let reason):
+            return "\(path): gc removed the rows but could not compact the file: \(reason) (run 'profhist gc' again to compact)"
         }
     }
 }
