@@ -35,21 +35,21 @@ public struct Export {
     public func long(_ db: Database, format: OutputFormat, sink: @escaping (String) -> Void) throws {
         let writer = RowWriter(format: format, columns: Export.columns, headers: headers, sink: sink)
         let keys = GroupKeys(db: db, grouping: grouping)
-        let statement = try db.makeStatement(sql: try Store.query(named: "snapshot_values"))
+        let readers = try Dictionary(uniqueKeysWithValues: metricList.map { ($0, try SnapshotValueReader(db, metric: $0)) })
         var names: [Int64: (leaf: String, stack: String)] = [:]
+        var values: [(Int64, Int64)] = []
         for snapshot in try filter.select(db) {
             let seconds = snapshot.takenAt >= 0 ? snapshot.takenAt / 1000 : (snapshot.takenAt - 999) / 1000
             let time = Timestamp.rfc3339(milliseconds: snapshot.takenAt)
             for metric in metricList {
-                var values: [(Int64, Int64)] = []
-                let rows = try Row.fetchCursor(statement, arguments: ["snapshot": snapshot.id, "metric": metric.rawValue])
+                values.removeAll(keepingCapacity: true)
+                let reader = readers[metric]!
                 if grouping == .stack {
-                    while let row = try rows.next() { values.append((row[0], row[1])) }
+                    try reader.forEach(snapshot: snapshot.id) { values.append(($0, $1)) }
                 } else {
                     var sums: [Int64: Int64] = [:]
-                    while let row = try rows.next() {
-                        let value: Int64 = row[1]
-                        for key in try keys.keys(of: row[0]) { sums[key, default: 0] &+= value }
+                    try reader.forEach(snapshot: snapshot.id) { stack, value in
+                        for key in try keys.keys(of: stack) { sums[key, default: 0] &+= value }
                     }
                     values = sums.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
                 }
