@@ -97,30 +97,19 @@ public struct LLVMSymbolizer: Sendable {
         }
         defer { try? FileManager.default.removeItem(at: input) }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments + ["--output-style=JSON", "--inlining", "--demangle", "--functions=linkage"]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
+        let output: ChildProcess.Output
         do {
-            process.standardInput = try FileHandle(forReadingFrom: input)
-            try process.run()
+            output = try ChildProcess.run(
+                executable, arguments + ["--output-style=JSON", "--inlining", "--demangle", "--functions=linkage"],
+                stdinFile: input.path)
         } catch {
             throw SymbolizeError.symbolizerFailed(tool: executable, path: label, reason: "cannot start: \(error)")
         }
-        // Drain stderr concurrently so a chatty symbolizer cannot block on a full pipe.
-        let errorData = ErrorCollector()
-        let errorThread = Thread { errorData.set(errors.fileHandleForReading.readDataToEndOfFile()) }
-        errorThread.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let message = String(decoding: errorData.wait().prefix(300), as: UTF8.self)
-            throw SymbolizeError.symbolizerFailed(
-                tool: executable, path: label, reason: "exit status \(process.terminationStatus): \(message)")
+        guard output.status == 0 else {
+            let message = String(decoding: output.stderr.prefix(300), as: UTF8.self)
+            throw SymbolizeError.symbolizerFailed(tool: executable, path: label, reason: "exit status \(output.status): \(message)")
         }
+        let data = output.stdout
         return data
     }
 
@@ -178,26 +167,5 @@ public struct LLVMSymbolizer: Sendable {
             if !frames.isEmpty { result[binary, default: [:]][address] = frames }
         }
         return result
-    }
-}
-
-/// Holds the stderr bytes read on another thread until the process ends.
-private final class ErrorCollector: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var data: Data?
-
-    func set(_ value: Data) {
-        condition.lock()
-        data = value
-        condition.signal()
-        condition.unlock()
-    }
-
-    func wait() -> Data {
-        condition.lock()
-        while data == nil { condition.wait() }
-        let value = data ?? Data()
-        condition.unlock()
-        return value
     }
 }
