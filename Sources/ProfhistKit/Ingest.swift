@@ -74,6 +74,9 @@ public struct IngestPipeline {
         case .auto, .jemalloc:
             progress?("\(path): parsing")
             var clock = PhaseClock()
+            // A --binary with DWARF will need llvm-symbolizer: start it now, so loading LLVM overlaps the parse.
+            let prestarted = binaries.contains { $0.elf.hasDebugInfo } ? llvm?.prestart() : nil
+            defer { prestarted?.cancel() }
             let parsed = try JemallocHeapParser().parse(path: path)
             clock.lap("parse")
             let store = try openStore()
@@ -83,7 +86,8 @@ public struct IngestPipeline {
                     outcome: .skipped(existingSnapshotID: existing), warnings: [], seconds: 0, format: parsed.dump.format.rawValue,
                     kind: "heap")
             }
-            let symbolizer = Symbolizer(binaries: binaries, llvm: llvm)
+            var symbolizer = Symbolizer(binaries: binaries, llvm: llvm)
+            symbolizer.prestarted = prestarted
             progress?("\(path): symbolizing \(parsed.dump.stacks.count) stacks")
             let symbolized = try symbolizer.symbolize(parsed.dump, source: path, cache: store)
             clock.lap("symbolize")

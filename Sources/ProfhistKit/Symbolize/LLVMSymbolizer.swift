@@ -55,7 +55,30 @@ public struct LLVMSymbolizer: Sendable {
     /// Symbolizes the addresses of several binaries with one llvm-symbolizer process (LLVM loads once; each
     /// input line names its file), keyed by binary path. One process measured faster than one per binary run
     /// side by side on a 2-core machine.
-    public func symbolize(_ requests: [(binary: String, addresses: [UInt64])]) throws -> [String: [UInt64: [SymbolizedFrame]]] {
+    /// An llvm-symbolizer started before its addresses are known, so that loading LLVM (20 ms, far more when
+    /// the machine is busy or its pages were reclaimed) overlaps parsing the dump. Used at most once; killed
+    /// when unused.
+    public final class Prestarted: @unchecked Sendable {
+        private var child: ChildProcess?
+        private let lock = NSLock()
+
+        fileprivate init(_ child: ChildProcess) { self.child = child }
+
+        fileprivate func take() -> ChildProcess? { lock.withLock { defer { child = nil }; return child } }
+
+        /// Stops the process if it was not used.
+        public func cancel() { take()?.cancel() }
+
+        deinit { cancel() }
+    }
+
+    /// Starts llvm-symbolizer now, for a later `symbolize(_:using:)`; nil if it cannot start (the later call
+    /// then starts its own).
+    public func prestart() -> Prestarted? {
+        (try? ChildProcess(executable, LLVMSymbolizer.arguments)).map(Prestarted.init)
+    }
+
+    public func symbolize(_ requests: [(binary: String, addresses: [UInt64])], using prestarted: Prestarted? = nil) throws -> [String: [UInt64: [SymbolizedFrame]]] {
         let requests = requests.filter { !$0.addresses.isEmpty }
         guard !requests.isEmpty else { return [:] }
         let label = requests.count == 1 ? requests[0].binary : "\(requests.count) binaries"
@@ -77,7 +100,8 @@ public struct LLVMSymbolizer: Sendable {
             }
         }
         guard !order.isEmpty else { return result }
-        result.merge(try parse(run(arguments: [], input: text, label: label), binaries: order, label: label)) { a, _ in a }
+        let output = try run(arguments: [], input: text, label: label, prestarted: prestarted)
+        result.merge(try parse(output, binaries: order, label: label)) { a, _ in a }
         return result
     }
 
@@ -85,25 +109,20 @@ public struct LLVMSymbolizer: Sendable {
         addresses.map { "0x" + String($0, radix: 16) }.joined(separator: "\n") + "\n"
     }
 
-    /// Runs llvm-symbolizer with `input` on stdin (through a temporary file, so no pipe can fill up) and
-    /// returns its stdout.
-    private func run(arguments: [String], input text: String, label: String) throws -> Data {
-        let input = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "profhist-addresses-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
-        do {
-            try text.write(to: input, atomically: false, encoding: .utf8)
-        } catch {
-            throw SymbolizeError.symbolizerFailed(tool: executable, path: label, reason: "cannot write its input: \(error)")
-        }
-        defer { try? FileManager.default.removeItem(at: input) }
+    /// The arguments of every run; a run for one binary adds `--obj=PATH`.
+    private static let arguments = ["--output-style=JSON", "--inlining", "--demangle", "--functions=linkage"]
 
+    /// Runs llvm-symbolizer with `input` on stdin (or hands it to `prestarted`) and returns its stdout.
+    private func run(arguments: [String], input text: String, label: String, prestarted: Prestarted? = nil) throws -> Data {
         let output: ChildProcess.Output
-        do {
-            output = try ChildProcess.run(
-                executable, arguments + ["--output-style=JSON", "--inlining", "--demangle", "--functions=linkage"],
-                stdinFile: input.path)
-        } catch {
-            throw SymbolizeError.symbolizerFailed(tool: executable, path: label, reason: "cannot start: \(error)")
+        if arguments.isEmpty, let child = prestarted?.take() {
+            output = child.finish(input: text)
+        } else {
+            do {
+                output = try ChildProcess.run(executable, arguments + LLVMSymbolizer.arguments, input: text)
+            } catch {
+                throw SymbolizeError.symbolizerFailed(tool: executable, path: label, reason: "cannot start: \(error)")
+            }
         }
         guard output.status == 0 else {
             let message = String(decoding: output.stderr.prefix(300), as: UTF8.self)

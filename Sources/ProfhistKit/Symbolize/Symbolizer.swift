@@ -74,6 +74,8 @@ public struct Symbolizer {
     public var llvm: LLVMSymbolizer?
     /// Whether shared libraries at their mapped paths may be read (they are, when present).
     public var useMappedFiles = true
+    /// An llvm-symbolizer started while the dump was parsed, used instead of starting one.
+    public var prestarted: LLVMSymbolizer.Prestarted?
 
     public init(binaries: [BinaryCandidate], llvm: LLVMSymbolizer? = LLVMSymbolizer.locate()) {
         self.binaries = binaries
@@ -224,7 +226,7 @@ public struct Symbolizer {
         let forLLVM = missing.filter { request in work.contains { $0.value.0.path == request.binary && symbolizer(for: $0.value.0) == "llvm-symbolizer" } }
         if let llvm, !forLLVM.isEmpty {
             do {
-                found = try llvm.symbolize(forLLVM)
+                found = try llvm.symbolize(forLLVM, using: prestarted)
             } catch {
                 let names = forLLVM.map { ($0.binary as NSString).lastPathComponent }.joined(separator: ", ")
                 warnings.append("\(source): \(error.localizedDescription); using ELF symbol names for \(names)")
