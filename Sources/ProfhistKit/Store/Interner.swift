@@ -12,6 +12,7 @@ struct Interner {
     private var locationSets: [[UInt8]: Int64] = [:]
     private var findLocationSet: RawStatement? = nil
     private var insertLocationSet: RawStatement? = nil
+    private var locationSetsExisted = true
 
     init(db: Database, plumbing: Plumbing) {
         self.db = db
@@ -49,10 +50,12 @@ struct Interner {
         if findLocationSet == nil {
             findLocationSet = try RawStatement(db, "SELECT id FROM location_set WHERE frames = ?")
             insertLocationSet = try RawStatement(db, "INSERT INTO location_set (frames) VALUES (?)")
+            // In a new store (a CI job's first ingest) no lookup can hit: every blob is in the memo or new.
+            locationSetsExisted = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM location_set)") ?? true
         }
         let id: Int64
         findLocationSet!.bind(1, blob)
-        if let existing = try findLocationSet!.int64() {
+        if locationSetsExisted, let existing = try findLocationSet!.int64() {
             id = existing
         } else {
             insertLocationSet!.bind(1, blob)
@@ -100,9 +103,15 @@ struct Interner {
         let findStack = try RawStatement(db, "SELECT id FROM stack WHERE path_digest = ?")
         var result = [Int64](repeating: 0, count: ends.count)
         var missing: [Int] = []
-        for (index, node) in ends.enumerated() {
-            findStack.bind(1, digests[Int(node)])
-            if let id = try findStack.int64() { result[index] = id } else { missing.append(index) }
+        // In a new store every stack is missing; no need to look each one up.
+        let stacksExist = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM stack)") ?? true
+        if !stacksExist {
+            missing = Array(ends.indices)
+        } else {
+            for (index, node) in ends.enumerated() {
+                findStack.bind(1, digests[Int(node)])
+                if let id = try findStack.int64() { result[index] = id } else { missing.append(index) }
+            }
         }
         clock.lap("lookups")
         var createdStacks = [Bool](repeating: false, count: ends.count)
