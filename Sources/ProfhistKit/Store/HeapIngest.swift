@@ -67,6 +67,10 @@ public struct HeapIngestor {
               // Foreign keys are checked by construction here (every id is read or created in this transaction,
               // which holds the write lock); SQLite's per-row checks would cost a quarter of the ingest.
               try db.execute(sql: "PRAGMA foreign_keys = OFF")
+              // 64 MiB of page cache for the writer (SQLite's default is 2 MiB): a first ingest of a 16k-stack
+              // dump touches more index pages than that, and spilling them mid-transaction doubles its writes.
+              // Readers keep the default, so their memory does not grow with the history they scan.
+              try db.execute(sql: "PRAGMA cache_size = -65536")
               defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
               try db.inTransaction(.immediate) {
                 if let existing = try Int64.fetchOne(

@@ -37,9 +37,6 @@ public final class Store: @unchecked Sendable {
         configuration.readonly = readOnly && exists
         configuration.label = "profhist"
         configuration.prepareDatabase { db in
-            // 64 MiB of page cache (SQLite's default is 2 MiB): a first ingest of a 16k-stack dump touches more
-            // index pages than that, and spilling them mid-transaction doubles its writes. Used only as needed.
-            try db.execute(sql: "PRAGMA cache_size = -65536")
             try StoreFunctions.register(in: db)
         }
         do {
