@@ -51,14 +51,14 @@ public final class Store: @unchecked Sendable {
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration)
         } catch {
-            throw StoreError.unreadable(path: path, reason: Store.describe(error))
+            throw StoreError.unreadable(path: path, reason: Store.describe(error, store: path))
         }
         do {
             try configureAndMigrate(readOnly: configuration.readonly, target: target)
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError.unreadable(path: path, reason: Store.describe(error))
+            throw StoreError.unreadable(path: path, reason: Store.describe(error, store: path))
         }
     }
 
@@ -124,6 +124,25 @@ public final class Store: @unchecked Sendable {
                 .map { $0.dropFirst(2).trimmingCharacters(in: .whitespaces) } ?? ""
             return (entry.name, summary, entry.sql)
         }
+    }
+
+    /// A one-line description of a failure on the store at `store`; when SQLite could not write or open it, with
+    /// what the file system says about why (SQLite's own words name neither the file nor the folder).
+    public static func describe(_ error: Error, store: String) -> String {
+        let message = describe(error)
+        guard let error = error as? DatabaseError,
+            [.SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH].contains(error.resultCode)
+        else { return message }
+        let folder = (store as NSString).deletingLastPathComponent.isEmpty ? "." : (store as NSString).deletingLastPathComponent
+        let name = (store as NSString).lastPathComponent
+        if access(folder, W_OK) != 0 {
+            return message + " (the folder \(folder) is not writable by this user, and SQLite's WAL mode needs to create "
+                + "\(name)-wal and \(name)-shm beside the store; work on a copy in a writable folder)"
+        }
+        if FileManager.default.fileExists(atPath: store) && access(store, W_OK) != 0 {
+            return message + " (the store file is read-only for this user)"
+        }
+        return message
     }
 
     /// A one-line description of a database or library error (without the SQL text).
