@@ -304,6 +304,48 @@ struct StoreTests {
         #expect(names.contains { $0.hasPrefix("leaky+0x") })
     }
 
+    @Test("--binary and the file at the mapped path differ in build-id: the dump's code decides, and the warning names both ids")
+    func buildIDMismatch() throws {
+        let set = try SharedDumps.c.get()
+        let folder = try Fixtures.temporaryFolder()
+        let ingest: (URL, URL) throws -> (StoreAudit.SnapshotContent?, [String]) = { dump, binary in
+            let store = try Self.newStore()
+            let pipeline = IngestPipeline(openStore: { store }, binaries: [try BinaryCandidate(path: binary.path)], llvm: LLVMSymbolizer.locate())
+            let report = try pipeline.ingest(path: dump.path, format: .auto, options: IngestOptions(build: "x", takenAt: 0))
+            return (try store.queue.read { db in try StoreAudit.content(db, snapshotID: 1) }, report.warnings)
+        }
+        let id1 = try #require(try ELFFile(path: set.program1.path).buildID)
+        let id2 = try #require(try ELFFile(path: set.program2.path).buildID)
+        #expect(id1 != id2)
+
+        // 1. The --binary is another build (same file name); the right program is still at the mapped path.
+        let wrong = folder.appendingPathComponent("wrong")
+        try FileManager.default.createDirectory(at: wrong, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: set.program2, to: wrong.appendingPathComponent("leaky"))
+        let (reference, clean) = try ingest(set.exact1[0], set.program1)
+        #expect(clean.isEmpty, "\(clean)")
+        let (fromMapped, warnings) = try ingest(set.exact1[0], wrong.appendingPathComponent("leaky"))
+        #expect(warnings.contains { $0.contains("build-id \(id2)") && $0.contains("mapped path has \(id1)") && $0.contains("using \(set.program1.path) at the mapped path") }, "\(warnings)")
+        #expect(fromMapped == reference, "symbolized with the file at the mapped path, as with the right --binary")
+
+        // 2. The file at the mapped path was rebuilt after the dump; the --binary is the build that ran.
+        let ran = folder.appendingPathComponent("ran")
+        try FileManager.default.createDirectory(at: ran, withIntermediateDirectories: true)
+        let program = ran.appendingPathComponent("leaky")
+        try FileManager.default.copyItem(at: set.program1, to: program)
+        let dump = try Fixtures.runLeakyC(program, prefix: ran.appendingPathComponent("d"), phases: 1, lgSample: 0)[0]
+        let (before, _) = try ingest(dump, program)
+        try FileManager.default.removeItem(at: program)
+        try FileManager.default.copyItem(at: set.program2, to: program)
+        let kept = folder.appendingPathComponent("kept")
+        try FileManager.default.createDirectory(at: kept, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: set.program1, to: kept.appendingPathComponent("leaky"))
+        let (afterRebuild, rebuiltWarnings) = try ingest(dump, kept.appendingPathComponent("leaky"))
+        #expect(rebuiltWarnings.contains { $0.contains("build-id \(id1)") && $0.contains("mapped path has \(id2)") && $0.contains("rebuilt after the dump") }, "\(rebuiltWarnings)")
+        #expect(afterRebuild == before, "symbolized with the --binary, whose code matches")
+        #expect(before?.rows.isEmpty == false)
+    }
+
     @Test("a binary from another build is refused with a warning, not used to mis-symbolize")
     func mismatchedBinary() throws {
         let set = try SharedDumps.c.get()
