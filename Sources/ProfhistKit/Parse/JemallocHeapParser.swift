@@ -434,9 +434,9 @@ struct ByteScanner {
             while index < line.count && line[index] >= 0x30 && line[index] <= 0x39 { index += 1 }
             let digits = UnsafeBufferPointer(rebasing: line[begin..<index])
             let text = InputError.quote(digits, limit: 40)
-            if begin > 0 && line[begin - 1] == UInt8(ascii: "-") { return "negative count -\(text) (counts are unsigned)" }
+            if begin > 0 && line[begin - 1] == UInt8(ascii: "-") { return "negative number -\(text) in the counts (they are unsigned)" }
             var scanner = ByteScanner(digits)
-            if scanner.unsigned() == nil { return "number \(text) does not fit in 64 bits" }
+            if scanner.unsigned() == nil { return "number \(text) in the counts does not fit in 64 bits" }
         }
         return nil
     }

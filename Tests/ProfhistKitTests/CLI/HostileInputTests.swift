@@ -58,11 +58,11 @@ struct HostileInputTests {
         let dump = set.dumps1[1]
         let firstTotal = { (lines: [Data]) in lines.firstIndex { $0.starts(with: Data("@ ".utf8)) }! + 1 }
         let cases: [(String, String, (inout [Data]) -> Void)] = [
-            ("count-2^64.hand-edited.heap", "number 18446744073709551616 does not fit in 64 bits", { $0[firstTotal($0)] = Data("  t*: 18446744073709551616: 4096 [0: 0]".utf8) }),
+            ("count-2^64.hand-edited.heap", "number 18446744073709551616 in the counts does not fit in 64 bits", { $0[firstTotal($0)] = Data("  t*: 18446744073709551616: 4096 [0: 0]".utf8) }),
             ("bytes-2^70.hand-edited.heap", "does not fit in 64 bits", { $0[firstTotal($0)] = Data("  t*: 1: 1180591620717411303424 [0: 0]".utf8) }),
             ("period-2^64.hand-edited.heap", "expected 'heap_v2/PERIOD'", { $0[0] = Data("heap_v2/18446744073709551616".utf8) }),
-            ("negative-count.hand-edited.heap", "negative count -3", { $0[firstTotal($0)] = Data("  t*: -3: 4096 [0: 0]".utf8) }),
-            ("negative-header.hand-edited.heap", "negative count -1", { $0[1] = Data("  t*: -1: 100 [0: 0]".utf8) }),
+            ("negative-count.hand-edited.heap", "negative number -3 in the counts", { $0[firstTotal($0)] = Data("  t*: -3: 4096 [0: 0]".utf8) }),
+            ("negative-header.hand-edited.heap", "negative number -1 in the counts", { $0[1] = Data("  t*: -1: 100 [0: 0]".utf8) }),
             ("nul-thread-name.hand-edited.heap", "NUL byte", { $0[2].append(contentsOf: Data(" worker\0pool".utf8)) }),
             ("nul-mapping-path.hand-edited.heap", "NUL byte", { lines in
                 let last = lines.lastIndex { $0.contains(0x2F) }!
@@ -75,7 +75,7 @@ struct HostileInputTests {
         }
         // The line is named too.
         let negative = try Fixtures.profhist(["ingest", folder.appendingPathComponent("negative-count.hand-edited.heap").path, "--build", "v2", "--db", db])
-        #expect(negative.stderr.range(of: #"negative-count.hand-edited.heap:\d+: negative count"#, options: .regularExpression) != nil, "\(negative.stderr)")
+        #expect(negative.stderr.range(of: #"negative-count.hand-edited.heap:\d+: negative number"#, options: .regularExpression) != nil, "\(negative.stderr)")
     }
 
     @Test("invalid UTF-8 in thread names, mapping paths and symbol names is accepted; NUL in task frame names too")
