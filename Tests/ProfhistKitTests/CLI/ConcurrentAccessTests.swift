@@ -53,9 +53,9 @@ struct ConcurrentAccessTests {
             writers.enter()
             group.enter()
             Thread {
-                // Staggered by 0.2 s: the ingests still overlap (each takes seconds), and their commits spread out,
+                // Staggered by 0.3 s: the ingests overlap (each takes seconds on two cores), and their commits spread out,
                 // so the readers see the store at many stages.
-                usleep(UInt32(index) * 200_000)
+                usleep(UInt32(index) * 300_000)
                 let result = try? Fixtures.profhist([
                     "ingest", dump.path, "--build", "b\(index / 2 + 1)", "--run", "r\(index % 2)", "--binary", program.path,
                     "--at", "2026-03-0\(index / 2 + 1)T00:0\(index % 2):00Z", "--db", db,

@@ -216,7 +216,7 @@ struct HostileInputTests {
             stacks.append((String(line), String(total), bytes))
         }
         let file = folder.appendingPathComponent("million-lines.generated.heap")
-        FileManager.default.createFile(atPath: file.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         let handle = try FileHandle(forWritingTo: file)
         try handle.write(contentsOf: Data(header.utf8))
         let stackLines = 500_000
