@@ -128,7 +128,8 @@ public struct Symbolizer {
         for (index, mapping) in sorted.enumerated() where perMapping[index] != nil {
             guard let candidate = resolved[mapping.path] ?? nil else { continue }
             let addresses = Array(Set(returnAddresses[index] ?? []))
-            let alternate = alternates[mapping.path]
+            // Decided once per file, even when it has several executable mappings.
+            let alternate = alternates.removeValue(forKey: mapping.path)
             // The build-ids of the --binary and of the file at the mapped path differ: one is not what ran.
             let ids = alternate.map { " (build-id \(candidate.elf.buildID ?? "none"); the file at the mapped path has \($0.elf.buildID ?? "none"))" } ?? ""
             guard let mismatch = Symbolizer.mismatch(candidate, mapping: mapping, returnAddresses: addresses) else {
