@@ -30,10 +30,13 @@ let package = Package(
             path: "Sources/CDemangle",
             linkerSettings: [.linkedLibrary("stdc++")]
         ),
+        // statfs(2)'s f_type, to tell a store on a network file system (Glibc's Swift module lacks <sys/vfs.h>).
+        .target(name: "CFileSystem", path: "Sources/CFileSystem"),
         .target(
             name: "ProfhistKit",
             dependencies: [
                 "CDemangle",
+                "CFileSystem",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for the few hot insert loops of an ingest (see RawStatement).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),

@@ -104,6 +104,34 @@ public enum Fixtures {
         return (0..<phases).map { URL(fileURLWithPath: "\(prefix.path).\($0).heap") }
     }
 
+    /// The benchmark corpus program, `Benchmarks/corpus/branchy.c`, read from the source tree (it is the
+    /// benchmarks' program; the tests use it where they need big real dumps, so it is not copied here).
+    public static var branchySource: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Benchmarks/corpus/branchy.c")
+    }
+
+    /// Compiles the benchmark corpus program into `folder/name`, as `Benchmarks/bench.py` does.
+    public static func buildBranchy(in folder: URL, name: String = "branchy") throws -> URL {
+        let output = folder.appendingPathComponent(name)
+        let result = try run("gcc", ["-O1", "-g", "-fno-omit-frame-pointer", branchySource.path, "-o", output.path, "-ljemalloc"])
+        guard result.status == 0 else { throw FixtureError.failed("gcc: \(result.stderr)") }
+        return output
+    }
+
+    /// Runs the corpus program with every allocation sampled: its live memory sits on 2^levels + 2 distinct
+    /// stacks (16,386 at 14 levels: a 7 MB dump), and it writes `dumps` dumps, `prefix.0.heap` onward.
+    /// - Parameters:
+    ///   - seed: run-to-run variation of the counts and sizes.
+    ///   - growth: objects the growing paths add per dump.
+    public static func runBranchy(_ program: URL, levels: Int, seed: Int, prefix: URL, dumps: Int = 1, growth: Int = 2) throws -> [URL] {
+        let result = try run(
+            program.path, [String(levels), String(seed), prefix.path, String(dumps), String(growth)],
+            environment: ["MALLOC_CONF": "prof:true,lg_prof_sample:0"])
+        guard result.status == 0 else { throw FixtureError.failed("\(program.lastPathComponent): \(result.stderr)") }
+        return (0..<dumps).map { URL(fileURLWithPath: "\(prefix.path).\($0).heap") }
+    }
+
     /// The `profhist` executable built next to the test bundle.
     public static var profhistExecutable: URL {
         var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()

@@ -93,6 +93,12 @@ struct IngestCommand: ParsableCommand {
                     + "no file:line); install llvm (apt-get install llvm) for full symbolization")
         }
         let path = store.path
+        // Before any file: a refusal (a network file system) applies to them all, and creates nothing.
+        do {
+            try store.checkFileSystem(writing: true)
+        } catch {
+            throw fail(error)
+        }
         var opened: Store?
         var pipeline = IngestPipeline(
             openStore: {

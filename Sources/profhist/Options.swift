@@ -14,9 +14,21 @@ struct StoreOptions: ParsableArguments {
         return "profhist.db"
     }
 
-    /// Opens the store for reading; a missing store is an error.
+    /// Opens the store for reading; a missing store is an error (most often a wrong path), a store on a network
+    /// file system a warning.
     func openForReading() throws -> Store {
-        try Store(path: path, create: false)
+        try checkFileSystem(writing: false)
+        return try Store(path: path, create: false)
+    }
+
+    /// Warns about, or for a writer refuses, a store on a file system where SQLite's WAL mode is unsafe.
+    func checkFileSystem(writing: Bool) throws {
+        let allow = ProcessInfo.processInfo.environment[Store.allowNetworkFileSystemVariable].map { !$0.isEmpty && $0 != "0" } ?? false
+        if let warning = try Store.checkFileSystem(
+            path: path, writing: writing, allowNetwork: allow, fileSystem: StoreFileSystem.of(path: path))
+        {
+            printError("profhist: warning: \(warning)")
+        }
     }
 }
 

@@ -146,8 +146,13 @@ func printGrowth(_ report: GrowthReport, metric: Metric, axis: PointAxis, growin
         let runs = Set(report.replicates)
         let replicateText = axis == .build ? (runs.count == 1 ? ", \(runs.first!) run(s) each" : ", \(runs.min() ?? 0)-\(runs.max() ?? 0) runs each") : ""
         let span = report.points.isEmpty ? "" : " (\(report.points.first!) … \(report.points.last!))"
-        printError("\(report.points.count) \(axis == .build ? "builds" : "snapshots")\(span)\(replicateText); \(report.keysTested) stacks tested; \(metric.rawValue)")
-        if report.points.count < 3 {
+        if report.points.isEmpty {
+            // A store being created, or filters that match nothing: an answer, not a failure.
+            printError("no \(metric.kind) snapshots to rank (none stored yet, or none match the filters)")
+        } else {
+            printError("\(report.points.count) \(axis == .build ? "builds" : "snapshots")\(span)\(replicateText); \(report.keysTested) stacks tested; \(metric.rawValue)")
+        }
+        if !report.points.isEmpty && report.points.count < 3 {
             printError("note: fewer than 3 points cannot show a significant change; use 'profhist diff' to compare two builds")
         }
         let writer = RowWriter(
@@ -164,7 +169,7 @@ func printGrowth(_ report: GrowthReport, metric: Metric, axis: PointAxis, growin
             ])
         }
         writer.finish()
-        if report.rows.isEmpty {
+        if report.rows.isEmpty && !report.points.isEmpty {
             printError("no stack \(growing ? "grew" : "shrank") significantly; --all lists every stack with its numbers")
         }
         return

@@ -66,6 +66,10 @@ public struct JemallocHeapParser {
         }
 
         mutating func consume(_ line: UnsafeBufferPointer<UInt8>, number: Int) throws {
+            // jemalloc writes text without NUL bytes; one would also cut a name short in SQLite's C-string API.
+            if let base = line.baseAddress, memchr(base, 0, line.count) != nil {
+                throw malformed(number, "NUL byte in the line (jemalloc never writes one: the file is damaged or not a heap dump)")
+            }
             switch section {
             case .start:
                 try readFirstLine(line, number: number)
@@ -256,7 +260,7 @@ public struct JemallocHeapParser {
                 throw malformed(number, "expected ':' after thread id, got '\(InputError.quote(line))'")
             }
             guard let counts = scanner.countPair() else {
-                throw malformed(number, "expected 'N: B [N: B]' counts, got '\(InputError.quote(line))'")
+                throw malformed(number, ByteScanner.countProblem(line) ?? "expected 'N: B [N: B]' counts, got '\(InputError.quote(line))'")
             }
             switch section {
             case .header:
@@ -295,7 +299,7 @@ public struct JemallocHeapParser {
 
         mutating func readLegacyStack(_ scanner: inout ByteScanner, line: UnsafeBufferPointer<UInt8>, number: Int) throws {
             guard let counts = scanner.countPair(), scanner.skip("@") else {
-                throw malformed(number, "expected 'N: B [N: B] @ ADDRESSES', got '\(InputError.quote(line))'")
+                throw malformed(number, ByteScanner.countProblem(line) ?? "expected 'N: B [N: B] @ ADDRESSES', got '\(InputError.quote(line))'")
             }
             let stack = try addresses(&scanner, line: line, number: number)
             try validate(counts, number: number)
@@ -427,6 +431,26 @@ struct ByteScanner {
         guard skip("]") else { return nil }
         skipSpaces()
         return (n1, s1, n2, s2)
+    }
+
+    /// Why a line's counts could not be read, when the reason is a number jemalloc cannot write: a negative
+    /// one, or one beyond 64 bits. Nil when the line is malformed in some other way.
+    static func countProblem(_ line: UnsafeBufferPointer<UInt8>) -> String? {
+        var index = 0
+        while index < line.count {
+            guard line[index] >= 0x30 && line[index] <= 0x39 else {
+                index += 1
+                continue
+            }
+            let begin = index
+            while index < line.count && line[index] >= 0x30 && line[index] <= 0x39 { index += 1 }
+            let digits = UnsafeBufferPointer(rebasing: line[begin..<index])
+            let text = InputError.quote(digits, limit: 40)
+            if begin > 0 && line[begin - 1] == UInt8(ascii: "-") { return "negative number -\(text) in the counts (they are unsigned)" }
+            var scanner = ByteScanner(digits)
+            if scanner.unsigned() == nil { return "number \(text) in the counts does not fit in 64 bits" }
+        }
+        return nil
     }
 
     mutating func takeWhile(_ predicate: (UInt8) -> Bool) -> String {

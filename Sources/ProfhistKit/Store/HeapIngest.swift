@@ -179,7 +179,7 @@ public struct HeapIngestor {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError.writeFailed(path: store.path, source: path, reason: Store.describe(error))
+            throw StoreError.writeFailed(path: store.path, source: path, reason: Store.describe(error, store: store.path))
         }
     }
 

@@ -30,6 +30,13 @@ struct StackTree {
     /// The index of a frame name, adding it when new.
     mutating func name(_ value: String) -> Int32 {
         if let index = nameIndex[value] { return index }
+        // GRDB binds and reads text as C strings: a NUL would store "a\0b" and "a\0c" as one name "a" while the
+        // tree keeps them apart, and their call sites would collide. Names are stored with U+FFFD instead.
+        if value.utf8.contains(0) {
+            let index = name(value.replacingOccurrences(of: "\0", with: "\u{FFFD}"))
+            nameIndex[value] = index
+            return index
+        }
         let index = Int32(names.count)
         names.append(value)
         nameIndex[value] = index

@@ -27,7 +27,13 @@ public final class Store: @unchecked Sendable {
     /// Opens (and, when `create` is true, creates) the store at `path`, upgrading an older schema.
     /// - Throws: `StoreError.missing` when there is no file and `create` is false; `.newerSchema` when the file
     ///   comes from a newer profhist; `.unreadable` when it is not a usable SQLite database.
-    public init(path: String, create: Bool, readOnly: Bool = false) throws {
+    public convenience init(path: String, create: Bool, readOnly: Bool = false) throws {
+        try self.init(path: path, create: create, readOnly: readOnly, migratingTo: Store.schemaVersion)
+    }
+
+    /// Opens the store as a profhist that knows only the migrations up to `target` would: the upgrade tests
+    /// write a store with the first migration set, then open it with all of them.
+    init(path: String, create: Bool, readOnly: Bool, migratingTo target: Int) throws {
         self.path = path
         let exists = FileManager.default.fileExists(atPath: path)
         if !exists && !create { throw StoreError.missing(path: path) }
@@ -42,18 +48,18 @@ public final class Store: @unchecked Sendable {
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration)
         } catch {
-            throw StoreError.unreadable(path: path, reason: Store.describe(error))
+            throw StoreError.unreadable(path: path, reason: Store.describe(error, store: path))
         }
         do {
-            try configureAndMigrate(readOnly: configuration.readonly)
+            try configureAndMigrate(readOnly: configuration.readonly, target: target)
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError.unreadable(path: path, reason: Store.describe(error))
+            throw StoreError.unreadable(path: path, reason: Store.describe(error, store: path))
         }
     }
 
-    private func configureAndMigrate(readOnly: Bool) throws {
+    private func configureAndMigrate(readOnly: Bool, target: Int) throws {
         let version = try queue.inDatabase { db -> Int in
             if !readOnly {
                 // WAL lets readers work while one process writes; it persists in the file once set.
@@ -63,21 +69,21 @@ public final class Store: @unchecked Sendable {
             }
             return try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
         }
-        if version > Store.schemaVersion {
-            throw StoreError.newerSchema(path: path, storeVersion: version, knownVersion: Store.schemaVersion)
+        if version > target {
+            throw StoreError.newerSchema(path: path, storeVersion: version, knownVersion: target)
         }
-        if version < Store.schemaVersion {
+        if version < target {
             guard !readOnly else {
                 throw StoreError.unreadable(path: path, reason: "schema version \(version) needs an upgrade, but the store is read-only")
             }
-            try migrate()
+            try migrate(upTo: target)
         }
     }
 
     /// Applies each missing migration in its own immediate transaction; another process migrating at the same
     /// time is waited for, and the version is re-read inside the lock.
-    private func migrate() throws {
-        for migration in Store.migrations {
+    private func migrate(upTo target: Int) throws {
+        for migration in Store.migrations where migration.version <= target {
             try queue.inDatabase { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
                 do {
@@ -115,6 +121,25 @@ public final class Store: @unchecked Sendable {
                 .map { $0.dropFirst(2).trimmingCharacters(in: .whitespaces) } ?? ""
             return (entry.name, summary, entry.sql)
         }
+    }
+
+    /// A one-line description of a failure on the store at `store`; when SQLite could not write or open it, with
+    /// what the file system says about why (SQLite's own words name neither the file nor the folder).
+    public static func describe(_ error: Error, store: String) -> String {
+        let message = describe(error)
+        guard let error = error as? DatabaseError,
+            [.SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH].contains(error.resultCode)
+        else { return message }
+        let folder = (store as NSString).deletingLastPathComponent.isEmpty ? "." : (store as NSString).deletingLastPathComponent
+        let name = (store as NSString).lastPathComponent
+        if access(folder, W_OK) != 0 {
+            return message + " (the folder \(folder) is not writable by this user, and SQLite's WAL mode needs to create "
+                + "\(name)-wal and \(name)-shm beside the store; work on a copy in a writable folder)"
+        }
+        if FileManager.default.fileExists(atPath: store) && access(store, W_OK) != 0 {
+            return message + " (the store file is read-only for this user)"
+        }
+        return message
     }
 
     /// A one-line description of a database or library error (without the SQL text).

@@ -10,6 +10,8 @@ public enum StoreError: LocalizedError, Equatable {
     case unreadable(path: String, reason: String)
     /// A failure while writing (disk full, read-only file, ...): nothing was written.
     case writeFailed(path: String, source: String, reason: String)
+    /// `ingest` into a store on a network file system, where SQLite's WAL mode cannot keep writers apart.
+    case networkFileSystem(path: String, fileSystem: String)
     /// A named query does not exist.
     case unknownQuery(name: String, known: [String])
     /// A query parameter is missing or unknown.
@@ -33,6 +35,11 @@ public enum StoreError: LocalizedError, Equatable {
             return "\(path): cannot open store: \(reason)"
         case .writeFailed(let path, let source, let reason):
             return "\(source): not stored, \(path) is unchanged: \(reason)"
+        case .networkFileSystem(let path, let fileSystem):
+            return "\(path): the store is on \(fileSystem), a network file system: SQLite's WAL mode keeps its locks in "
+                + "shared memory that other machines cannot see, so two hosts ingesting at once corrupt it; keep the "
+                + "store on a local disk (copy it for readers elsewhere), or set \(Store.allowNetworkFileSystemVariable)=1 "
+                + "if only this machine ever opens it"
         case .unknownQuery(let name, let known):
             return "no query named '\(name)'; known: \(known.joined(separator: ", "))"
         case .badParameter(let message):

@@ -91,7 +91,7 @@ public struct TaskIngestor {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError.writeFailed(path: store.path, source: path, reason: Store.describe(error))
+            throw StoreError.writeFailed(path: store.path, source: path, reason: Store.describe(error, store: store.path))
         }
     }
 

@@ -140,10 +140,12 @@ public struct Symbolizer {
         let mainPath = mappings.first?.element.path
         let mappedNames = Set(perMapping.keys.map { (sorted[$0].path as NSString).lastPathComponent })
         var claimed = Set(binaries.filter { mappedNames.contains($0.fileName) }.map(\.path))
+        var alternates: [String: BinaryCandidate] = [:]
         for path in Set(perMapping.keys.map { sorted[$0].path }).sorted() {
-            let (candidate, note) = resolve(path: path, isMain: path == mainPath, claimed: &claimed)
+            let (candidate, alternate, note) = resolve(path: path, isMain: path == mainPath, claimed: &claimed)
             if let note { warnings.append("\(source): \(note)") }
             resolved[path] = candidate
+            alternates[path] = alternate
         }
         // A binary whose executable segment does not fit the mapping, or whose code has no call instruction
         // before the dump's return addresses, is from another build: refuse it.
@@ -157,23 +159,29 @@ public struct Symbolizer {
         for (index, mapping) in sorted.enumerated() where perMapping[index] != nil {
             guard let candidate = resolved[mapping.path] ?? nil else { continue }
             let addresses = returnAddresses[index] ?? []
-            let checks = addresses.compactMap { candidate.elf.followsCall(returnOffset: $0 - mapping.start + mapping.offset) }
-            let misses = checks.filter { !$0 }.count
-            if checks.count >= 8, Double(misses) > 0.2 * Double(checks.count) {
-                warnings.append(
-                    "\(source): \(candidate.path) does not match the code of \(mapping.path) in the dump (\(misses) of "
-                        + "\(checks.count) return addresses follow no call instruction): it is from another build; its "
-                        + "frames are stored unsymbolized")
-                resolved[mapping.path] = .some(nil)
+            // Decided once per file, even when it has several executable mappings.
+            let alternate = alternates.removeValue(forKey: mapping.path)
+            // The build-ids of the --binary and of the file at the mapped path differ: one is not what ran.
+            let ids = alternate.map { " (build-id \(candidate.elf.buildID ?? "none"); the file at the mapped path has \($0.elf.buildID ?? "none"))" } ?? ""
+            guard let mismatch = Symbolizer.mismatch(candidate, mapping: mapping, returnAddresses: addresses) else {
+                if alternate != nil {
+                    warnings.append(
+                        "\(source): \(candidate.path)\(ids) is used for \(mapping.path): its code matches the dump's return "
+                            + "addresses (the file at the mapped path was probably rebuilt after the dump)")
+                }
                 continue
             }
-            if !candidate.elf.matches(mappingOffset: mapping.offset, length: mapping.end - mapping.start) {
+            if let alternate, Symbolizer.mismatch(alternate, mapping: mapping, returnAddresses: addresses) == nil {
                 warnings.append(
-                    "\(source): \(candidate.path) does not match the mapping of \(mapping.path) in the dump "
-                        + "(executable segment at file offset 0x\(String(mapping.offset, radix: 16)) differs): "
-                        + "it is from another build; its frames are stored unsymbolized")
-                resolved[mapping.path] = .some(nil)
+                    "\(source): \(candidate.path)\(ids) does not match the code of \(mapping.path) in the dump "
+                        + "(\(mismatch)): it is from another build; using \(alternate.path) at the mapped path, whose code matches")
+                resolved[mapping.path] = .some(alternate)
+                continue
             }
+            warnings.append(
+                "\(source): \(candidate.path)\(ids) does not match the code of \(mapping.path) in the dump (\(mismatch)): "
+                    + "it is from another build; its frames are stored unsymbolized")
+            resolved[mapping.path] = .some(nil)
         }
         for path in Set(perMapping.keys.map { sorted[$0].path }).sorted() {
             let candidate = resolved[path] ?? nil
@@ -283,14 +291,36 @@ public struct Symbolizer {
             frames: table, frameIndices: frameIndices, stacks: stacks, mappings: uses, newSymbols: newSymbols, warnings: warnings)
     }
 
+    /// Why `candidate` is not the binary that was mapped, or nil when it fits: a binary whose code has no call
+    /// instruction before the dump's return addresses, or whose executable segment does not fit the mapping, is
+    /// from another build.
+    static func mismatch(_ candidate: BinaryCandidate, mapping: MemoryMapping, returnAddresses: [UInt64]) -> String? {
+        let checks = returnAddresses.compactMap { candidate.elf.followsCall(returnOffset: $0 - mapping.start + mapping.offset) }
+        let misses = checks.filter { !$0 }.count
+        if checks.count >= 8, Double(misses) > 0.2 * Double(checks.count) {
+            return "\(misses) of \(checks.count) return addresses follow no call instruction"
+        }
+        if !candidate.elf.matches(mappingOffset: mapping.offset, length: mapping.end - mapping.start) {
+            return "executable segment at file offset 0x\(String(mapping.offset, radix: 16)) differs"
+        }
+        return nil
+    }
+
     /// Picks the local file for a mapped path: a `--binary` with the same file name, else the file at the
     /// mapped path (and a `--binary` with its build-id, if any), else for the main executable the only
-    /// `--binary` left.
-    func resolve(path: String, isMain: Bool, claimed: inout Set<String>) -> (BinaryCandidate?, String?) {
+    /// `--binary` left. The alternate is the file at the mapped path when it is there with another build-id than
+    /// the `--binary` chosen by name: the dump's code decides between them.
+    func resolve(path: String, isMain: Bool, claimed: inout Set<String>) -> (BinaryCandidate?, alternate: BinaryCandidate?, String?) {
         let name = (path as NSString).lastPathComponent
         if let match = binaries.first(where: { $0.fileName == name }) {
             claimed.insert(match.path)
-            return (match, nil)
+            var alternate: BinaryCandidate? = nil
+            if useMappedFiles, !path.hasPrefix("["), FileManager.default.isReadableFile(atPath: path),
+                let local = try? BinaryCandidate(path: path), local.elf.buildID != match.elf.buildID
+            {
+                alternate = local
+            }
+            return (match, alternate, nil)
         }
         var local: BinaryCandidate? = nil
         if useMappedFiles, !path.hasPrefix("["), FileManager.default.isReadableFile(atPath: path) {
@@ -298,17 +328,17 @@ public struct Symbolizer {
         }
         if let id = local?.elf.buildID, let match = binaries.first(where: { $0.elf.buildID == id }) {
             claimed.insert(match.path)
-            return (match, nil)
+            return (match, nil, nil)
         }
         if isMain {
             // The program was renamed or moved: the one --binary that matched no mapping by name is for it.
             let unclaimed = binaries.filter { !claimed.contains($0.path) }
             if unclaimed.count == 1, let only = unclaimed.first {
                 claimed.insert(only.path)
-                return (only, "using \(only.path) for the main executable \(path) (file names differ)")
+                return (only, local, "using \(only.path) for the main executable \(path) (file names differ)")
             }
         }
-        return (local, nil)
+        return (local, nil, nil)
     }
 
     static func find(_ pc: UInt64, in sorted: [MemoryMapping]) -> Int? {

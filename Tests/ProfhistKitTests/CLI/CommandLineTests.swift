@@ -150,42 +150,6 @@ struct CommandLineTests {
         #expect(try Fixtures.profhist(["snapshots", "--format", "xml"]).status == 64)
         #expect(try Fixtures.profhist(["frobnicate"]).status == 64)
     }
-
-    @Test("four ingest processes writing one store at once all land")
-    func concurrentIngest() throws {
-        let set = try SharedDumps.c.get()
-        let folder = try Fixtures.temporaryFolder()
-        let db = folder.appendingPathComponent("shared.db").path
-        // Eight distinct real dumps: four runs of the program, two phases each.
-        var dumps: [URL] = []
-        for run in 0..<4 {
-            dumps += try Fixtures.runLeakyC(set.program1, prefix: folder.appendingPathComponent("run\(run)"), phases: 2, leakKiB: 100 + run)
-        }
-        let paths = dumps.map(\.path)
-        let group = DispatchGroup()
-        let results = ThreadSafeArray<Int32>()
-        for worker in 0..<4 {
-            group.enter()
-            Thread {
-                let files = [paths[worker * 2], paths[worker * 2 + 1]]
-                let result = try? Fixtures.profhist(["ingest"] + files + ["--build", "b\(worker % 2)", "--binary", set.program1.path, "--db", db])
-                results.append(result?.status ?? -1)
-                group.leave()
-            }.start()
-        }
-        group.wait()
-        #expect(results.values == [0, 0, 0, 0])
-        let queue = try DatabaseQueue(path: db)
-        let (count, integrity, runs) = try queue.read { db in
-            (
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM snapshot"), try String.fetchOne(db, sql: "PRAGMA integrity_check"),
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM run")
-            )
-        }
-        #expect(count == 8)
-        #expect(integrity == "ok")
-        #expect(runs == 4)
-    }
 }
 
 final class ThreadSafeArray<T>: @unchecked Sendable {

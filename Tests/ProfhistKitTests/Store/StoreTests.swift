@@ -78,22 +78,84 @@ struct StoreTests {
         }
     }
 
-    @Test("an older store is upgraded in place and keeps its data")
+    @Test("a store written by the first migration set opens with the latest, keeps its data and answers as a fresh one")
     func upgrade() throws {
-        // A store made by the first migration only: apply 0001 by hand, add data, then open with all migrations.
-        let path = try Fixtures.temporaryFolder().appendingPathComponent("old.db").path
-        let queue = try DatabaseQueue(path: path)
+        let set = try SharedDumps.c.get()
+        let folder = try Fixtures.temporaryFolder()
         let first = try #require(Store.migrations.first)
-        try queue.write { db in
-            try db.execute(sql: first.sql)
-            try db.execute(sql: "PRAGMA user_version = \(first.version)")
-            try db.execute(sql: "INSERT INTO build (name) VALUES ('old-build')")
+        // The same real dumps into a store that a profhist knowing only 0001 writes (heap ingest writes only
+        // 0001's tables), and into a fresh one, in the same order and with the same times.
+        let old = try Store(path: folder.appendingPathComponent("old.db").path, create: true, readOnly: false, migratingTo: first.version)
+        let fresh = try Self.newStore()
+        let builds: [(String, [URL], URL)] = [
+            ("v1", set.dumps1, set.program1), ("v2", set.dumps2, set.program2), ("v3", set.exact1 + set.exact2, set.program1),
+        ]
+        for store in [old, fresh] {
+            let start = Timestamp.parse("2026-03-01T00:00:00Z")!
+            for (b, (build, dumps, program)) in builds.enumerated() {
+                let pipeline = IngestPipeline(openStore: { store }, binaries: [try BinaryCandidate(path: program.path)], llvm: LLVMSymbolizer.locate())
+                for (d, dump) in dumps.enumerated() {
+                    let options = IngestOptions(build: build, run: "run\(d % 2)", takenAt: start + Int64(b * 3_600_000 + d * 60_000), labels: [("test", "upgrade")])
+                    _ = try pipeline.ingest(path: dump.path, format: .auto, options: options)
+                }
+            }
         }
+        // It really is a 0001 store: version 1, without the later migrations' table and views.
+        let oldSchema = try old.queue.read { db in
+            (try Int.fetchOne(db, sql: "PRAGMA user_version"), try String.fetchAll(db, sql: "SELECT name FROM sqlite_master"))
+        }
+        #expect(oldSchema.0 == first.version)
+        #expect(!oldSchema.1.contains("task_sample") && !oldSchema.1.contains("v_snapshot_total"))
+        let counts = try old.queue.read { db in try StoreAudit.tableCounts(db) }
+        #expect(counts["snapshot"] == 8 && (counts["sample"] ?? 0) > 50)
+        try old.queue.close()
+
+        // A profhist that knows only 0001 refuses the latest store, naming both versions.
+        do {
+            _ = try Store(path: fresh.path, create: false, readOnly: false, migratingTo: first.version)
+            Issue.record("an older profhist opened a newer store")
+        } catch let error as StoreError {
+            #expect(error == .newerSchema(path: fresh.path, storeVersion: Store.schemaVersion, knownVersion: first.version))
+        }
+
+        // The command line opens the old store (upgrading it) and answers exactly as it does from the fresh store.
+        let commands = [
+            ["top", "--all", "--limit", "0", "--format", "csv"], ["top", "--by", "snapshot", "--all", "--limit", "0", "--format", "csv"],
+            ["export", "--format", "csv"], ["diff", "--base", "v1", "--target", "v3", "--limit", "0", "--format", "csv"],
+            ["snapshots", "--format", "csv"], ["builds", "--format", "csv"], ["query", "leaf_totals_by_build", "--format", "csv"],
+        ]
+        for command in commands {
+            let fromOld = try Fixtures.profhist(command + ["--db", old.path])
+            let fromFresh = try Fixtures.profhist(command + ["--db", fresh.path])
+            #expect(fromOld.status == 0 && fromFresh.status == 0, "\(command): \(fromOld.stderr) \(fromFresh.stderr)")
+            #expect(fromOld.stdout.split(separator: "\n").count > 1, "\(command): no rows")
+            #expect(fromOld.stdout == fromFresh.stdout, "\(command) differs after the upgrade")
+        }
+        let upgraded = try Store(path: old.path, create: false)
+        #expect(try upgraded.storedSchemaVersion() == Store.schemaVersion)
+        let schema: (Store) throws -> [String] = { store in
+            try store.queue.read { db in try String.fetchAll(db, sql: "SELECT type || ' ' || name || ': ' || ifnull(sql, '') FROM sqlite_master ORDER BY type, name") }
+        }
+        #expect(try schema(upgraded) == schema(fresh), "the upgraded schema differs from a fresh one")
+        #expect(try upgraded.queue.read { db in try StoreAudit.tableCounts(db) }.filter { counts[$0.key] != nil } == counts)
+        #expect(try upgraded.queue.read { db in try StoreAudit.problems(db) }.isEmpty)
+    }
+
+    @Test("the command line refuses a store from a newer profhist, naming both versions, and leaves it unchanged")
+    func newerStoreCommandLine() throws {
+        let path = try Fixtures.temporaryFolder().appendingPathComponent("new.db").path
+        try Store(path: path, create: true).queue.close()
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in try db.execute(sql: "PRAGMA user_version = 9999") }
         try queue.close()
-        let store = try Store(path: path, create: false)
-        #expect(try store.storedSchemaVersion() == Store.schemaVersion)
-        let name = try store.queue.read { db in try String.fetchOne(db, sql: "SELECT name FROM build") }
-        #expect(name == "old-build")
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let set = try SharedDumps.c.get()
+        for command in [["top"], ["export"], ["ingest", set.dumps1[0].path, "--build", "v1"]] {
+            let result = try Fixtures.profhist(command + ["--db", path])
+            #expect(result.status == 1, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("9999") && result.stderr.contains("(\(Store.schemaVersion))"), "\(command): \(result.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "\(command) changed the store")
+        }
     }
 
     @Test("the same dump ingested twice is stored once")
@@ -240,6 +302,48 @@ struct StoreTests {
         let names = try store.queue.read { db in try String.fetchAll(db, sql: "SELECT value FROM string") }
         #expect(!names.contains("leaky_cache"), "mis-symbolized with the other build")
         #expect(names.contains { $0.hasPrefix("leaky+0x") })
+    }
+
+    @Test("--binary and the file at the mapped path differ in build-id: the dump's code decides, and the warning names both ids")
+    func buildIDMismatch() throws {
+        let set = try SharedDumps.c.get()
+        let folder = try Fixtures.temporaryFolder()
+        let ingest: (URL, URL) throws -> (StoreAudit.SnapshotContent?, [String]) = { dump, binary in
+            let store = try Self.newStore()
+            let pipeline = IngestPipeline(openStore: { store }, binaries: [try BinaryCandidate(path: binary.path)], llvm: LLVMSymbolizer.locate())
+            let report = try pipeline.ingest(path: dump.path, format: .auto, options: IngestOptions(build: "x", takenAt: 0))
+            return (try store.queue.read { db in try StoreAudit.content(db, snapshotID: 1) }, report.warnings)
+        }
+        let id1 = try #require(try ELFFile(path: set.program1.path).buildID)
+        let id2 = try #require(try ELFFile(path: set.program2.path).buildID)
+        #expect(id1 != id2)
+
+        // 1. The --binary is another build (same file name); the right program is still at the mapped path.
+        let wrong = folder.appendingPathComponent("wrong")
+        try FileManager.default.createDirectory(at: wrong, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: set.program2, to: wrong.appendingPathComponent("leaky"))
+        let (reference, clean) = try ingest(set.exact1[0], set.program1)
+        #expect(clean.isEmpty, "\(clean)")
+        let (fromMapped, warnings) = try ingest(set.exact1[0], wrong.appendingPathComponent("leaky"))
+        #expect(warnings.contains { $0.contains("build-id \(id2)") && $0.contains("mapped path has \(id1)") && $0.contains("using \(set.program1.path) at the mapped path") }, "\(warnings)")
+        #expect(fromMapped == reference, "symbolized with the file at the mapped path, as with the right --binary")
+
+        // 2. The file at the mapped path was rebuilt after the dump; the --binary is the build that ran.
+        let ran = folder.appendingPathComponent("ran")
+        try FileManager.default.createDirectory(at: ran, withIntermediateDirectories: true)
+        let program = ran.appendingPathComponent("leaky")
+        try FileManager.default.copyItem(at: set.program1, to: program)
+        let dump = try Fixtures.runLeakyC(program, prefix: ran.appendingPathComponent("d"), phases: 1, lgSample: 0)[0]
+        let (before, _) = try ingest(dump, program)
+        try FileManager.default.removeItem(at: program)
+        try FileManager.default.copyItem(at: set.program2, to: program)
+        let kept = folder.appendingPathComponent("kept")
+        try FileManager.default.createDirectory(at: kept, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: set.program1, to: kept.appendingPathComponent("leaky"))
+        let (afterRebuild, rebuiltWarnings) = try ingest(dump, kept.appendingPathComponent("leaky"))
+        #expect(rebuiltWarnings.contains { $0.contains("build-id \(id1)") && $0.contains("mapped path has \(id2)") && $0.contains("rebuilt after the dump") }, "\(rebuiltWarnings)")
+        #expect(afterRebuild == before, "symbolized with the --binary, whose code matches")
+        #expect(before?.rows.isEmpty == false)
     }
 
     @Test("a binary from another build is refused with a warning, not used to mis-symbolize")
