@@ -74,7 +74,10 @@ struct LineReader {
                 lastLineTerminated = false
                 let lineStart = start
                 start = end
-                return try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[lineStart..<end]), lineNumber) }
+                // A file cut between "\r" and "\n" still ends its last line without the "\r".
+                var lineEnd = end
+                if lineEnd > lineStart && buffer[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
+                return try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[lineStart..<lineEnd]), lineNumber) }
             }
             try fill()
         }
