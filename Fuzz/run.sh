@@ -6,7 +6,8 @@
 #
 # Builds the harnesses (Fuzz/Package.swift) into .build-fuzz/, makes seed corpora from real inputs (dumps of the
 # leaky.c fixture under jemalloc, the task samples, console JSON printed by protobuf's printer), fuzzes each
-# parser for SECONDS, and prints one line per parser: executions, time, speed, coverage, corpus, findings.
+# parser for SECONDS, and prints one line per parser: executions, time, speed, coverage, corpus, the slowest
+# input, peak memory, findings.
 # The grown corpus stays in .build-fuzz/corpus/PARSER for the next run; crashes, timeouts and out-of-memory
 # inputs go to .build-fuzz/findings/PARSER/. Exit status 1 when a run found something.
 #
@@ -97,7 +98,7 @@ make_recording_seeds() {
 }
 
 # MARK: - Fuzzing
-printf '%-10s %12s %8s %8s %7s %7s %7s %s\n' parser execs seconds exec/s cov ft corpus findings
+printf '%-10s %12s %8s %8s %7s %7s %7s %8s %7s %s\n' parser execs seconds exec/s cov ft corpus slowest rss findings
 status=0
 for parser in "${selected[@]}"; do
     corpus="$scratch/corpus/$parser"
@@ -122,12 +123,14 @@ for parser in "${selected[@]}"; do
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     elapsed=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
+    slowest=$(sed -n 's/^stat::slowest_unit_time_sec: *//p' "$log" | tail -1)
+    rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
     last=$(grep -E '^#[0-9]+' "$log" | tail -1)
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
     units=$(find "$corpus" -type f | wc -l)
-    printf '%-10s %12s %8s %8s %7s %7s %7s %s\n' "$parser" "${execs:-?}" "${elapsed:-?}" "${speed:-?}" "${cov:-?}" \
-        "${ft:-?}" "$units" "$((after - before)) new ($after in $findings)"
+    printf '%-10s %12s %8s %8s %7s %7s %7s %8s %7s %s\n' "$parser" "${execs:-?}" "${elapsed:-?}" "${speed:-?}" \
+        "${cov:-?}" "${ft:-?}" "$units" "${slowest:-?}s" "${rss:-?}MB" "$((after - before)) new ($after in $findings)"
     if [ "$code" -ne 0 ] || [ "$after" -gt "$before" ]; then
         status=1
         echo "  libFuzzer exited $code; log: $log" >&2
