@@ -29,18 +29,24 @@ struct LineReader {
     /// Whether the last line returned ended with a newline (false only for a final, unterminated line).
     private(set) var lastLineTerminated = true
 
+    /// - Parameter bufferSize: the buffer for files of unknown size and large ones; a smaller regular file gets a
+    ///   buffer of its own size, since zeroing a megabyte costs more than parsing a task dump of a few lines.
     /// - Throws: `InputError.cannotOpen` when the file cannot be opened for reading.
     init(path: String, bufferSize: Int = 1 << 20) throws {
         self.path = path
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw InputError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         var info = stat()
-        if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+        let known = fstat(fd, &info) == 0
+        if known, (info.st_mode & S_IFMT) == S_IFDIR {
             _ = systemClose(fd)
             throw InputError.cannotOpen(path: path, reason: "is a directory")
         }
         self.fd = fd
-        self.buffer = [UInt8](repeating: 0, count: bufferSize)
+        // One byte more than the file, so the read that finds the end needs no growth. A file that grows while
+        // it is read still works: `fill` grows the buffer when a line fills it.
+        let isSmallFile = known && (info.st_mode & S_IFMT) == S_IFREG && Int(info.st_size) < bufferSize
+        self.buffer = [UInt8](repeating: 0, count: isSmallFile ? Int(info.st_size) + 1 : bufferSize)
     }
 
     /// Closes the file. Call once when done.
@@ -68,7 +74,10 @@ struct LineReader {
                 lastLineTerminated = false
                 let lineStart = start
                 start = end
-                return try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[lineStart..<end]), lineNumber) }
+                // A file cut between "\r" and "\n" still ends its last line without the "\r".
+                var lineEnd = end
+                if lineEnd > lineStart && buffer[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
+                return try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[lineStart..<lineEnd]), lineNumber) }
             }
             try fill()
         }
