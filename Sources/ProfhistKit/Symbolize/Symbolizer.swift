@@ -215,10 +215,18 @@ public struct Symbolizer {
                 continue
             }
             var symbols = found[candidate.path] ?? [:]
+            var unnamed = 0
             for vaddr in request.addresses where symbols[vaddr] == nil {
-                let name = candidate.elf.symbolName(at: vaddr).map(FrameName.fromSymbol)
-                    ?? "\(candidate.fileName)+0x" + String(vaddr, radix: 16)
-                symbols[vaddr] = [SymbolizedFrame(name: name)]
+                let symbol = candidate.elf.symbolName(at: vaddr).map(FrameName.fromSymbol)
+                if symbol == nil { unnamed += 1 }
+                symbols[vaddr] = [SymbolizedFrame(name: symbol ?? "\(candidate.fileName)+0x" + String(vaddr, radix: 16))]
+            }
+            // Not one name in a binary the user gave: stripped (or cut short). Say so, rather than store offsets
+            // silently. (System libraries found at their mapped paths are often stripped; nothing to do there.)
+            if unnamed == request.addresses.count, binaries.contains(where: { $0.path == candidate.path }) {
+                warnings.append(
+                    "\(source): \(candidate.path) has no symbol for any of the dump's \(unnamed) addresses in it (stripped?): "
+                        + "its frames are stored as \(candidate.fileName)+0xOFFSET; pass the unstripped binary, or its debug file")
             }
             newSymbols.append(
                 SymbolizedHeap.NewSymbols(binaryKey: key, symbolizer: symbolizerName, fileName: candidate.fileName, symbols: symbols))
