@@ -62,9 +62,7 @@ public final class Store: @unchecked Sendable {
     private func configureAndMigrate(readOnly: Bool, target: Int) throws {
         let version = try queue.inDatabase { db -> Int in
             if !readOnly {
-                // WAL lets readers work while one process writes; it persists in the file once set.
-                let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
-                if mode.lowercased() != "wal" { _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+                try Store.enableWAL(db)
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
             }
             return try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
@@ -77,6 +75,33 @@ public final class Store: @unchecked Sendable {
                 throw StoreError.unreadable(path: path, reason: "schema version \(version) needs an upgrade, but the store is read-only")
             }
             try migrate(upTo: target)
+        }
+    }
+
+    /// Puts the store in WAL mode, which lets readers work while one process writes; it persists in the file once
+    /// set, so this is a read of the mode except for the first connection to a new (or rollback-journal) store.
+    static func enableWAL(_ db: Database) throws {
+        try retryingBusy {
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
+            if mode.lowercased() != "wal" { _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+        }
+    }
+
+    /// Runs `body` again while it fails with SQLITE_BUSY, for up to the busy timeout.
+    ///
+    /// Switching a store into WAL mode (a new store, or one left in rollback-journal mode by another tool) reads
+    /// the header and then rewrites it; when two processes do that at once, SQLite answers the one whose read
+    /// lock cannot become a write lock with SQLITE_BUSY at once, without calling the busy handler (waiting there
+    /// could deadlock). Retrying from the start, after a short random pause, lets the other finish; it has then
+    /// usually switched the mode already.
+    static func retryingBusy(_ body: () throws -> Void) throws {
+        let deadline = Date().addingTimeInterval(busyTimeout)
+        while true {
+            do {
+                return try body()
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && Date() < deadline {
+                usleep(UInt32.random(in: 2_000...20_000))
+            }
         }
     }
 

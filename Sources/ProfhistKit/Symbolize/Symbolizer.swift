@@ -248,10 +248,18 @@ public struct Symbolizer {
             }
             var symbols = found[candidate.path] ?? [:]
             let companion = request.addresses.contains { symbols[$0] == nil } ? candidate.elf.debugCompanion() : nil
+            var unnamed = 0
             for vaddr in request.addresses where symbols[vaddr] == nil {
-                let name = (companion?.symbolName(at: vaddr) ?? candidate.elf.symbolName(at: vaddr)).map(FrameName.fromSymbol)
-                    ?? "\(candidate.fileName)+0x" + String(vaddr, radix: 16)
-                symbols[vaddr] = [SymbolizedFrame(name: name)]
+                let symbol = (companion?.symbolName(at: vaddr) ?? candidate.elf.symbolName(at: vaddr)).map(FrameName.fromSymbol)
+                if symbol == nil { unnamed += 1 }
+                symbols[vaddr] = [SymbolizedFrame(name: symbol ?? "\(candidate.fileName)+0x" + String(vaddr, radix: 16))]
+            }
+            // Not one name in a binary the user gave: stripped (or cut short). Say so, rather than store offsets
+            // silently. (System libraries found at their mapped paths are often stripped; nothing to do there.)
+            if unnamed == request.addresses.count, binaries.contains(where: { $0.path == candidate.path }) {
+                warnings.append(
+                    "\(source): \(candidate.path) has no symbol for any of the dump's \(unnamed) addresses in it (stripped?): "
+                        + "its frames are stored as \(candidate.fileName)+0xOFFSET; pass the unstripped binary, or its debug file")
             }
             newSymbols.append(
                 SymbolizedHeap.NewSymbols(

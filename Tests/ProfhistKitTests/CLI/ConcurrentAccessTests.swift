@@ -108,6 +108,53 @@ struct ConcurrentAccessTests {
         #expect(runCount == 8)
     }
 
+    @Test("connections switching a rollback-journal store to WAL at the same instant all succeed")
+    func simultaneousWALSwitch() throws {
+        // A store not yet in WAL mode (new, or left in rollback-journal mode by sqlite3 or a copy tool) is switched
+        // by whoever opens it first. SQLite answers a connection whose read lock cannot become a write lock with
+        // SQLITE_BUSY at once, busy timeout or not, so the switch must retry (Store.enableWAL). Separately started
+        // processes rarely switch at the same instant; here open connections (threads lock the file as processes
+        // do, through SQLite's unix VFS) wait at a barrier and switch together.
+        let folder = try Fixtures.temporaryFolder()
+        var failures: [String] = []
+        let rounds = 20
+        let connections = 8
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(Store.busyTimeout)
+        for round in 0..<rounds {
+            let path = folder.appendingPathComponent("round\(round).db").path
+            try Store(path: path, create: true, readOnly: false, migratingTo: 1).queue.close()
+            let setup = try DatabaseQueue(path: path)
+            try setup.writeWithoutTransaction { db in _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE") }
+            try setup.close()
+            let queues = try (0..<connections).map { _ in try DatabaseQueue(path: path, configuration: configuration) }
+            let ready = LockedValue(0)
+            let errors = ThreadSafeArray<String>()
+            let group = DispatchGroup()
+            // Threads of their own (a dispatch pool may run fewer at once than the barrier waits for).
+            for queue in queues {
+                group.enter()
+                Thread {
+                    ready.update { $0 += 1 }
+                    while ready.value < connections { sched_yield() }
+                    do {
+                        try queue.inDatabase { db in try Store.enableWAL(db) }
+                    } catch {
+                        errors.append("round \(round): \(error)")
+                    }
+                    group.leave()
+                }.start()
+            }
+            group.wait()
+            for queue in queues { try queue.close() }
+            failures += errors.values
+            let mode = try DatabaseQueue(path: path).read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+            #expect(mode == "wal")
+        }
+        print("concurrent access: \(rounds) rounds of \(connections) simultaneous switches of a rollback-journal store to WAL: \(failures.count) failed")
+        #expect(failures.isEmpty, "\(failures.prefix(3))")
+    }
+
     @Test("a store that exists but is empty, or has its schema and no snapshot yet, reads as empty: exit 0")
     func emptyStore() throws {
         let folder = try Fixtures.temporaryFolder()
@@ -142,4 +189,7 @@ final class LockedValue<T>: @unchecked Sendable {
         get { lock.lock(); defer { lock.unlock() }; return stored }
         set { lock.lock(); stored = newValue; lock.unlock() }
     }
+
+    /// Changes the value under the lock (a read then a write would race).
+    func update(_ change: (inout T) -> Void) { lock.lock(); change(&stored); lock.unlock() }
 }

@@ -346,6 +346,22 @@ struct StoreTests {
         #expect(before?.rows.isEmpty == false)
     }
 
+    @Test("a stripped --binary: frames stored as offsets, and the warning says why")
+    func strippedBinary() throws {
+        let set = try SharedDumps.c.get()
+        let folder = try Fixtures.temporaryFolder()
+        let stripped = folder.appendingPathComponent("leaky")
+        try FileManager.default.copyItem(at: set.program1, to: stripped)
+        let strip = try Fixtures.run("strip", ["--strip-all", stripped.path])
+        try #require(strip.status == 0, "\(strip.stderr)")
+        let store = try Self.newStore()
+        let pipeline = IngestPipeline(openStore: { store }, binaries: [try BinaryCandidate(path: stripped.path)], llvm: LLVMSymbolizer.locate())
+        let report = try pipeline.ingest(path: set.dumps1[0].path, format: .auto, options: IngestOptions(build: "x"))
+        #expect(report.warnings.contains { $0.contains("\(stripped.path) has no symbol") && $0.contains("stripped") }, "\(report.warnings)")
+        let names = try store.queue.read { db in try String.fetchAll(db, sql: "SELECT value FROM string") }
+        #expect(names.contains { $0.hasPrefix("leaky+0x") } && !names.contains("leaky_cache"))
+    }
+
     @Test("a binary from another build is refused with a warning, not used to mis-symbolize")
     func mismatchedBinary() throws {
         let set = try SharedDumps.c.get()
