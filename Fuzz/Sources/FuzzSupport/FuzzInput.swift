@@ -16,7 +16,9 @@ public enum FuzzInput {
     static let descriptor: Int32 = {
         var template = Array("/dev/shm/profhist-fuzz-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { fatalError("fuzz harness: cannot create a file in /dev/shm: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            fatalError("fuzz harness: cannot create a file in /dev/shm: \(String(cString: strerror(errno)))")
+        }
         _ = template.withUnsafeBufferPointer { unlink($0.baseAddress!) }
         return fd
     }()
@@ -46,10 +48,27 @@ public enum FuzzInput {
         } catch let error as InputError {
             let message = error.localizedDescription
             if !message.hasPrefix(path + ":") { fatalError("error message does not name the file: \(message)") }
+            switch error {
+            case .malformed(_, let line, _), .truncated(_, let line, _):
+                // The line a message names must be one the file has.
+                let lines = lineCount(data, size)
+                if line < 1 || line > max(lines, 1) {
+                    fatalError("line \(line) named in a file of \(lines) lines: \(message)")
+                }
+            default:
+                break
+            }
         } catch {
             fatalError("parser threw \(type(of: error)), not an InputError: \(error)")
         }
         return 0
+    }
+
+    /// Lines as the parsers number them: one per newline, and a last one without.
+    static func lineCount(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int {
+        guard let data, size > 0 else { return 0 }
+        let buffer = UnsafeBufferPointer(start: data, count: size)
+        return buffer.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 } + (buffer[size - 1] == 0x0A ? 0 : 1)
     }
 
     /// Unsampled values are finite and not negative (they are stored as integers and summed across builds).
