@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """profhist benchmarks, side by side with jeprof, on real jemalloc dumps of Benchmarks/corpus/branchy.c.
 
-    Benchmarks/bench.py                      # everything (about 15 minutes on a 2-core machine)
+    Benchmarks/bench.py                      # everything (about 20 minutes on a 2-core machine)
     Benchmarks/bench.py --history 100        # a shorter history
     Benchmarks/bench.py --guard              # the CI regression guard (about 30 s): fails on a gross regression
 

@@ -61,19 +61,6 @@ struct StackTree {
         return node < 0 ? nil : node
     }
 
-    /// The name indices from the root to `node`.
-    func path(to node: Int32) -> [Int32] {
-        var result: [Int32] = []
-        result.reserveCapacity(Int(nodes[Int(node)].depth) + 1)
-        var current = node
-        while current >= 0 {
-            result.append(nodes[Int(current)].name)
-            current = nodes[Int(current)].parent
-        }
-        result.reverse()
-        return result
-    }
-
     /// The 64-bit path digest (see `Interner.pathDigest`) of each node in `wanted` (0 for the others): nodes
     /// are created after their parents, so one forward pass extends each parent's hash state by the node's name.
     func pathDigests(of wanted: [Int32]) -> [Int64] {

@@ -63,8 +63,6 @@ public struct SymbolizedHeap: Sendable {
     public var newSymbols: [NewSymbols]
     public var warnings: [String]
 
-    /// The frames of a stack, root first.
-    public func frames(of stack: Stack) -> [SymbolizedFrame] { frameIndices[stack.range].map { frames[Int($0)] } }
 }
 
 /// Maps a dump's addresses to named frames: through `MAPPED_LIBRARIES` to (file, offset), through the ELF
@@ -81,8 +79,6 @@ public struct Symbolizer {
         self.binaries = binaries
         self.llvm = llvm
     }
-
-    public var symbolizerName: String { llvm == nil ? "elf" : "llvm-symbolizer" }
 
     /// How a binary's addresses are named: llvm-symbolizer when the file has DWARF of its own (inlined frames,
     /// file:line), else its ELF symbols (and those of its separate debug file). A library without DWARF would

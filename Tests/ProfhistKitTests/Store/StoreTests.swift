@@ -20,6 +20,16 @@ struct StoreTests {
         }
     }
 
+    /// The first dump of `set` with its main mapping pointed at a path that does not exist, so only --binary
+    /// can name its frames.
+    static func movedDump(_ set: SharedDumps.CSet, in folder: URL) throws -> URL {
+        let text = try String(contentsOf: set.dumps1[0], encoding: .utf8)
+            .replacingOccurrences(of: set.program1.path, with: "/nonexistent/place/leaky")
+        let dump = folder.appendingPathComponent("moved.heap")
+        try text.write(to: dump, atomically: true, encoding: .utf8)
+        return dump
+    }
+
     static func ingestAll(_ store: Store, _ dumps: [URL], binary: URL, build: String) throws {
         let pipeline = IngestPipeline(openStore: { store }, binaries: [try BinaryCandidate(path: binary.path)], llvm: LLVMSymbolizer.locate())
         for dump in dumps { _ = try pipeline.ingest(path: dump.path, format: .auto, options: IngestOptions(build: build)) }
@@ -262,11 +272,7 @@ struct StoreTests {
     func withoutBinary() throws {
         let set = try SharedDumps.c.get()
         let folder = try Fixtures.temporaryFolder()
-        // Copy the dump but point its main mapping at a path that does not exist.
-        let text = try String(contentsOf: set.dumps1[0], encoding: .utf8)
-            .replacingOccurrences(of: set.program1.path, with: "/nonexistent/place/leaky")
-        let dump = folder.appendingPathComponent("moved.heap")
-        try text.write(to: dump, atomically: true, encoding: .utf8)
+        let dump = try Self.movedDump(set, in: folder)
         let store = try Self.newStore()
         let pipeline = IngestPipeline(openStore: { store }, binaries: [], llvm: LLVMSymbolizer.locate())
         let report = try pipeline.ingest(path: dump.path, format: .auto, options: IngestOptions(build: "x"))
@@ -289,10 +295,7 @@ struct StoreTests {
     func sameProgramOtherBuild() throws {
         let set = try SharedDumps.c.get()
         let folder = try Fixtures.temporaryFolder()
-        let text = try String(contentsOf: set.dumps1[0], encoding: .utf8)
-            .replacingOccurrences(of: set.program1.path, with: "/nonexistent/place/leaky")
-        let dump = folder.appendingPathComponent("moved.heap")
-        try text.write(to: dump, atomically: true, encoding: .utf8)
+        let dump = try Self.movedDump(set, in: folder)
         let other = folder.appendingPathComponent("leaky-other-build")
         try FileManager.default.copyItem(at: set.program2, to: other)
         let store = try Self.newStore()
@@ -374,10 +377,7 @@ struct StoreTests {
         let other = folder.appendingPathComponent("leaky")
         let compiled = try Fixtures.run("gcc", ["-O0", source.path, "-o", other.path])
         #expect(compiled.status == 0, "\(compiled.stderr)")
-        let text = try String(contentsOf: set.dumps1[0], encoding: .utf8)
-            .replacingOccurrences(of: set.program1.path, with: "/nonexistent/place/leaky")
-        let dump = folder.appendingPathComponent("moved.heap")
-        try text.write(to: dump, atomically: true, encoding: .utf8)
+        let dump = try Self.movedDump(set, in: folder)
         let store = try Self.newStore()
         let pipeline = IngestPipeline(openStore: { store }, binaries: [try BinaryCandidate(path: other.path)], llvm: LLVMSymbolizer.locate())
         let report = try pipeline.ingest(path: dump.path, format: .auto, options: IngestOptions(build: "x"))
