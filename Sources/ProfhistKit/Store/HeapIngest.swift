@@ -120,8 +120,13 @@ public struct HeapIngestor {
                 let (stackIDs, created) = try interner.stacks(merged.tree, at: merged.ends)
                 clock.lap("stacks")
                 let order = stackIDs.indices.sorted { stackIDs[$0] < stackIDs[$1] }
-                let sampleInsert = try RawStatement(
-                    db, "INSERT INTO sample (snapshot_id, stack_id, inuse_objects, inuse_space) VALUES (?, ?, ?, ?)")
+                // Heap sample rows are keyed snapshot_id << 32 | stack_id (migration 0004).
+                guard snapshotID < 1 << 31, stackIDs.allSatisfy({ $0 < 1 << 32 }) else {
+                    throw StoreError.writeFailed(
+                        path: store.path, source: path,
+                        reason: "snapshot id \(snapshotID) or a stack id is beyond the sample key's range (2^31 snapshots, 2^32 call sites)")
+                }
+                let sampleInsert = try RawStatement(db, "INSERT INTO sample (key, inuse_objects, inuse_space) VALUES (?, ?, ?)")
                 let allocInsert = try RawStatement(
                     db, "INSERT INTO sample_alloc (snapshot_id, stack_id, alloc_objects, alloc_space) VALUES (?, ?, ?, ?)")
                 let locationKnown = try RawStatement(db, "SELECT 1 FROM stack_location WHERE stack_id = ? AND build_id = ?")
@@ -132,10 +137,9 @@ public struct HeapIngestor {
                 for index in order {
                     let stackID = stackIDs[index]
                     let values = merged.values[index]
-                    sampleInsert.bind(1, snapshotID)
-                    sampleInsert.bind(2, stackID)
-                    sampleInsert.bind(3, HeapIngestor.rounded(values.inuseObjects))
-                    sampleInsert.bind(4, HeapIngestor.rounded(values.inuseBytes))
+                    sampleInsert.bind(1, snapshotID << 32 | stackID)
+                    sampleInsert.bind(2, HeapIngestor.rounded(values.inuseObjects))
+                    sampleInsert.bind(3, HeapIngestor.rounded(values.inuseBytes))
                     try sampleInsert.run()
                     if values.allocObjects > 0 || values.allocBytes > 0 {
                         allocInsert.bind(1, snapshotID)

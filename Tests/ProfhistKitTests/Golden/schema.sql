@@ -54,13 +54,13 @@ CREATE TABLE run (
     UNIQUE (build_id, name)
 );
 
-CREATE TABLE sample (
-    snapshot_id INTEGER NOT NULL REFERENCES snapshot (id) ON DELETE CASCADE,
-    stack_id INTEGER NOT NULL,
+CREATE TABLE "sample" (
+    key INTEGER PRIMARY KEY,
     inuse_objects INTEGER NOT NULL,
     inuse_space INTEGER NOT NULL,
-    PRIMARY KEY (snapshot_id, stack_id)
-) WITHOUT ROWID;
+    snapshot_id INTEGER NOT NULL GENERATED ALWAYS AS (key >> 32) VIRTUAL REFERENCES snapshot (id) ON DELETE CASCADE,
+    stack_id INTEGER NOT NULL GENERATED ALWAYS AS (key & 4294967295) VIRTUAL
+);
 
 CREATE TABLE sample_alloc (
     snapshot_id INTEGER NOT NULL REFERENCES snapshot (id) ON DELETE CASCADE,
@@ -168,19 +168,19 @@ GROUP BY o.build_id, s.kind;
 
 CREATE VIEW v_leaf_value AS
 SELECT
-    sa.snapshot_id,
+    s.id AS snapshot_id,
     s.taken_at / 1000 AS time,
     b.name AS build,
     name.value AS leaf,
     sum(sa.inuse_space) AS inuse_space,
     sum(sa.inuse_objects) AS inuse_objects
-FROM sample AS sa
-JOIN snapshot AS s ON s.id = sa.snapshot_id
+FROM snapshot AS s
+JOIN sample AS sa ON sa.key BETWEEN s.id << 32 AND (s.id << 32) | 4294967295
 JOIN build AS b ON b.id = s.build_id
 JOIN stack AS st ON st.id = sa.stack_id
 JOIN frame AS f ON f.id = st.leaf_frame_id
 JOIN string AS name ON name.id = f.name_id
-GROUP BY sa.snapshot_id, st.leaf_frame_id;
+GROUP BY s.id, st.leaf_frame_id;
 
 CREATE VIEW v_snapshot_total AS
 SELECT
@@ -205,15 +205,15 @@ JOIN run AS r ON r.id = s.run_id;
 
 CREATE VIEW v_stack_value AS
 SELECT
-    sa.snapshot_id,
+    s.id AS snapshot_id,
     s.taken_at / 1000 AS time,
     b.name AS build,
     sa.stack_id,
     name.value AS leaf,
     sa.inuse_space,
     sa.inuse_objects
-FROM sample AS sa
-JOIN snapshot AS s ON s.id = sa.snapshot_id
+FROM snapshot AS s
+JOIN sample AS sa ON sa.key BETWEEN s.id << 32 AND (s.id << 32) | 4294967295
 JOIN build AS b ON b.id = s.build_id
 JOIN stack AS st ON st.id = sa.stack_id
 JOIN frame AS f ON f.id = st.leaf_frame_id

@@ -93,22 +93,35 @@ struct StoreTests {
         let set = try SharedDumps.c.get()
         let folder = try Fixtures.temporaryFolder()
         let first = try #require(Store.migrations.first)
-        // The same real dumps into a store that a profhist knowing only 0001 writes (heap ingest writes only
-        // 0001's tables), and into a fresh one, in the same order and with the same times.
-        let old = try Store(path: folder.appendingPathComponent("old.db").path, create: true, readOnly: false, migratingTo: first.version)
+        // Real dumps into a fresh store, and the same rows in a store with only 0001's schema, as a profhist
+        // knowing only 0001 wrote them. Heap ingest now writes 0004's sample layout (one integer key), so the old
+        // store is filled from the fresh one, table by table and column by column (sample's snapshot_id and
+        // stack_id are computed columns of the key since 0004): the rows are those an 0001 ingest produced.
         let fresh = try Self.newStore()
         let builds: [(String, [URL], URL)] = [
             ("v1", set.dumps1, set.program1), ("v2", set.dumps2, set.program2), ("v3", set.exact1 + set.exact2, set.program1),
         ]
-        for store in [old, fresh] {
-            let start = Timestamp.parse("2026-03-01T00:00:00Z")!
-            for (b, (build, dumps, program)) in builds.enumerated() {
-                let pipeline = IngestPipeline(openStore: { store }, binaries: [try BinaryCandidate(path: program.path)], llvm: LLVMSymbolizer.locate())
-                for (d, dump) in dumps.enumerated() {
-                    let options = IngestOptions(build: build, run: "run\(d % 2)", takenAt: start + Int64(b * 3_600_000 + d * 60_000), labels: [("test", "upgrade")])
-                    _ = try pipeline.ingest(path: dump.path, format: .auto, options: options)
-                }
+        let start = Timestamp.parse("2026-03-01T00:00:00Z")!
+        for (b, (build, dumps, program)) in builds.enumerated() {
+            let pipeline = IngestPipeline(openStore: { fresh }, binaries: [try BinaryCandidate(path: program.path)], llvm: LLVMSymbolizer.locate())
+            for (d, dump) in dumps.enumerated() {
+                let options = IngestOptions(build: build, run: "run\(d % 2)", takenAt: start + Int64(b * 3_600_000 + d * 60_000), labels: [("test", "upgrade")])
+                _ = try pipeline.ingest(path: dump.path, format: .auto, options: options)
             }
+        }
+        let old = try Store(path: folder.appendingPathComponent("old.db").path, create: true, readOnly: false, migratingTo: first.version)
+        try old.queue.writeWithoutTransaction { db in
+            try db.execute(sql: "ATTACH DATABASE ? AS fresh", arguments: [fresh.path])
+            try db.inTransaction {
+                let tables = try String.fetchAll(db, sql: "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                for table in tables {
+                    let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?, 'main')", arguments: [table])
+                        .map { "\"\($0)\"" }.joined(separator: ", ")
+                    try db.execute(sql: "INSERT INTO main.\"\(table)\" (\(columns)) SELECT \(columns) FROM fresh.\"\(table)\"")
+                }
+                return .commit
+            }
+            try db.execute(sql: "DETACH DATABASE fresh")
         }
         // It really is a 0001 store: version 1, without the later migrations' table and views.
         let oldSchema = try old.queue.read { db in
