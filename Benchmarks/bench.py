@@ -11,7 +11,8 @@ symbol cache next to `jeprof --collapsed` on the same dump; how ingest scales wi
 medians of --runs runs (jeprof: of --jeprof-runs). Everything is built and written under --work (default
 /tmp/profhist-bench), never in the repository.
 
-Set PROFHIST to use a given profhist binary instead of building `swift build -c release`.
+Set PROFHIST to use a given profhist binary instead of building `swift build -c release --static-swift-stdlib`
+(the README's install command).
 """
 import argparse
 import json
@@ -78,10 +79,10 @@ class Bench:
         self.results = {}
 
     def build_profhist(self):
-        print("building profhist (swift build -c release) ...", file=sys.stderr)
-        subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT], check=True,
-                       stdout=subprocess.DEVNULL)
-        path = subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT, "--show-bin-path"],
+        print("building profhist (swift build -c release --static-swift-stdlib) ...", file=sys.stderr)
+        build = ["swift", "build", "-c", "release", "--static-swift-stdlib", "--package-path", ROOT]
+        subprocess.run(build, check=True, stdout=subprocess.DEVNULL)
+        path = subprocess.run(build + ["--show-bin-path"],
                               check=True, capture_output=True, text=True).stdout.strip()
         return os.path.join(path, "profhist")
 
