@@ -126,21 +126,18 @@ public struct HeapIngestor {
                         path: store.path, source: path,
                         reason: "snapshot id \(snapshotID) or a stack id is beyond the sample key's range (2^31 snapshots, 2^32 call sites)")
                 }
-                let sampleInsert = try RawStatement(db, "INSERT INTO sample (key, inuse_objects, inuse_space) VALUES (?, ?, ?)")
+                let sampleInsert = try BatchInsert(db, "INSERT INTO sample (key, inuse_objects, inuse_space)", columns: 3)
                 let allocInsert = try RawStatement(
                     db, "INSERT INTO sample_alloc (snapshot_id, stack_id, alloc_objects, alloc_space) VALUES (?, ?, ?, ?)")
                 let locationKnown = try RawStatement(db, "SELECT 1 FROM stack_location WHERE stack_id = ? AND build_id = ?")
-                let locationInsert = try RawStatement(
-                    db, "INSERT INTO stack_location (stack_id, build_id, location_set_id) VALUES (?, ?, ?)")
+                let locationInsert = try BatchInsert(db, "INSERT INTO stack_location (stack_id, build_id, location_set_id)", columns: 3)
                 var frameBytes = [[UInt8]?](repeating: nil, count: symbolized.frames.count)
                 var blob: [UInt8] = []
                 for index in order {
                     let stackID = stackIDs[index]
                     let values = merged.values[index]
-                    sampleInsert.bind(1, snapshotID << 32 | stackID)
-                    sampleInsert.bind(2, HeapIngestor.rounded(values.inuseObjects))
-                    sampleInsert.bind(3, HeapIngestor.rounded(values.inuseBytes))
-                    try sampleInsert.run()
+                    try sampleInsert.append(
+                        snapshotID << 32 | stackID, HeapIngestor.rounded(values.inuseObjects), HeapIngestor.rounded(values.inuseBytes))
                     if values.allocObjects > 0 || values.allocBytes > 0 {
                         allocInsert.bind(1, snapshotID)
                         allocInsert.bind(2, stackID)
@@ -169,12 +166,11 @@ public struct HeapIngestor {
                                 blob.append(contentsOf: bytes)
                             }
                         }
-                        locationInsert.bind(1, stackID)
-                        locationInsert.bind(2, buildID)
-                        locationInsert.bind(3, try interner.locationSet(blob))
-                        try locationInsert.run()
+                        try locationInsert.append(stackID, buildID, try interner.locationSet(blob))
                     }
                 }
+                try sampleInsert.flush()
+                try locationInsert.flush()
                 outcome = .stored(snapshotID: snapshotID, stackCount: merged.ends.count, totalBytes: total.inuseBytes)
                 clock.lap("samples")
                 return .commit

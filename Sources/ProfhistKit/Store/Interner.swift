@@ -9,7 +9,7 @@ struct Interner {
     let plumbing: Plumbing
     private var strings: [String: Int64] = [:]
     private var frames: [String: (id: Int64, level: Plumbing.Level)] = [:]
-    private var locationSets: [[UInt8]: Int64] = [:]
+    private var locationSets: [LocationBlob: Int64] = [:]
     private var findLocationSet: RawStatement? = nil
     private var insertLocationSet: RawStatement? = nil
     private var locationSetsExisted = true
@@ -46,7 +46,7 @@ struct Interner {
 
     /// The id of a stack's location blob, shared by every stack and build with the same locations.
     mutating func locationSet(_ blob: [UInt8]) throws -> Int64 {
-        if let id = locationSets[blob] { return id }
+        if let id = locationSets[LocationBlob(bytes: blob)] { return id }
         if findLocationSet == nil {
             findLocationSet = try RawStatement(db, "SELECT id FROM location_set WHERE frames = ?")
             insertLocationSet = try RawStatement(db, "INSERT INTO location_set (frames) VALUES (?)")
@@ -62,7 +62,7 @@ struct Interner {
             try insertLocationSet!.run()
             id = insertLocationSet!.lastInsertedRowID
         }
-        locationSets[blob] = id
+        locationSets[LocationBlob(bytes: blob)] = id
         return id
     }
 
@@ -197,5 +197,15 @@ struct Interner {
             for byte in bytes.prefix(8) { value = value << 8 | UInt64(byte) }
             return Int64(bitPattern: value)
         }
+    }
+}
+
+/// A location blob as a dictionary key, hashed as one byte run: `[UInt8]`'s own `Hashable` feeds the hasher a
+/// byte at a time, which cost more than the lookups it served (16k blobs of about 60 bytes per ingest).
+private struct LocationBlob: Hashable {
+    let bytes: [UInt8]
+
+    func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 }
