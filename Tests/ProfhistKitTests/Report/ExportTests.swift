@@ -45,7 +45,7 @@ struct ExportTests {
     }
 
     static func totals(_ db: String) throws -> [Int64: Double] {
-        let queue = try DatabaseQueue(path: db)
+        let queue = try Self.reader(db)
         return try queue.read { db in
             Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, total FROM snapshot").map { ($0[0] as Int64, $0[1] as Double) })
         }
@@ -87,7 +87,7 @@ struct ExportTests {
         #expect(sums.count == totals.count)
         for (id, total) in totals { #expect(Double(sums[String(id)] ?? -1) == total, "snapshot \(id)") }
         // A folded stack splits into exactly its frames: names with ';' were escaped.
-        let queue = try DatabaseQueue(path: db)
+        let queue = try Self.reader(db)
         let depth = try queue.read { db in
             try Int.fetchOne(db, sql: "SELECT max(depth) + 1 FROM callsite WHERE id IN (SELECT stack_id FROM sample)") ?? 0
         }
@@ -173,7 +173,7 @@ struct ExportTests {
     @Test("the dashboard views answer with epoch-second times")
     func views() throws {
         let (db, _) = try Self.store.get()
-        let queue = try DatabaseQueue(path: db)
+        let queue = try Self.reader(db)
         try queue.read { db in
             let time = try Int64.fetchOne(db, sql: "SELECT time FROM v_snapshot_total ORDER BY snapshot_id LIMIT 1") ?? 0
             let ms = try Int64.fetchOne(db, sql: "SELECT taken_at FROM snapshot ORDER BY id LIMIT 1") ?? 0
@@ -183,5 +183,14 @@ struct ExportTests {
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM v_build_total") ?? 0 >= 1)
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM v_stack_value") ?? 0 > 0)
         }
+    }
+
+    /// A connection to the suite's shared store that waits for locks, as profhist's own do: the CLI processes that
+    /// the other tests run on the same store briefly hold it exclusively while their last connection checkpoints
+    /// and removes the WAL, and a connection opened then without a busy timeout fails with "database is locked".
+    static func reader(_ path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        return try DatabaseQueue(path: path, configuration: configuration)
     }
 }
