@@ -1,4 +1,4 @@
--- Heap sample rows keyed by one integer, snapshot_id << 32 | stack_id, as the table's rowid.
+-- Heap sample rows keyed by one integer, snapshot_id << 28 | stack_id, as the table's rowid.
 --
 -- The sample table is most of a store: 16k rows per snapshot of a mid-sized service. As a WITHOUT ROWID table
 -- keyed by (snapshot_id, stack_id) a row took 16.6 to 16.9 bytes beyond 128 snapshots: the record header named
@@ -9,8 +9,16 @@
 --
 -- snapshot_id and stack_id stay columns (virtual: computed from the key, not stored), so `SELECT snapshot_id,
 -- stack_id, inuse_space FROM sample` reads as before. A filter on them scans the table, though: to read
--- snapshots by id use the key range, `key BETWEEN id << 32 AND (id << 32) | 4294967295`, as the views below do.
--- stack ids are call-site ids, far below 2^32; snapshot ids stay below 2^31, so keys are positive.
+-- snapshots by id use the key range, `key BETWEEN id << 28 AND (id << 28) | 268435455`, as the views below do.
+-- stack ids are call-site ids and must stay below 2^28 (268 million call sites; a call site row alone takes about
+-- 15 bytes, so a store reaches that at 4 GB of call-site tree); snapshot ids stay below 2^35. 28 bits keep the key's
+-- varint at 5 bytes for the first 127 snapshots and at 6 bytes up to snapshot 16,383 (with 32 bits it grew to 7
+-- bytes from snapshot 1,024 on).
+-- Refuse (a NOT NULL failure rolls the migration back) a store whose stack ids do not fit in 28 bits.
+CREATE TEMP TABLE _0004_stack_ids_fit (ok INTEGER NOT NULL);
+INSERT INTO _0004_stack_ids_fit SELECT CASE WHEN ifnull(max(stack_id), 0) < 268435456 THEN 1 END FROM sample;
+DROP TABLE _0004_stack_ids_fit;
+
 DROP VIEW v_leaf_value;
 DROP VIEW v_stack_value;
 
@@ -18,11 +26,11 @@ CREATE TABLE sample_by_key (
     key INTEGER PRIMARY KEY,
     inuse_objects INTEGER NOT NULL,
     inuse_space INTEGER NOT NULL,
-    snapshot_id INTEGER NOT NULL GENERATED ALWAYS AS (key >> 32) VIRTUAL REFERENCES snapshot (id) ON DELETE CASCADE,
-    stack_id INTEGER NOT NULL GENERATED ALWAYS AS (key & 4294967295) VIRTUAL
+    snapshot_id INTEGER NOT NULL GENERATED ALWAYS AS (key >> 28) VIRTUAL REFERENCES snapshot (id) ON DELETE CASCADE,
+    stack_id INTEGER NOT NULL GENERATED ALWAYS AS (key & 268435455) VIRTUAL
 );
 INSERT INTO sample_by_key (key, inuse_objects, inuse_space)
-SELECT (snapshot_id << 32) | stack_id, inuse_objects, inuse_space
+SELECT (snapshot_id << 28) | stack_id, inuse_objects, inuse_space
 FROM sample
 ORDER BY snapshot_id, stack_id;
 DROP TABLE sample;
@@ -39,7 +47,7 @@ SELECT
     sum(sa.inuse_space) AS inuse_space,
     sum(sa.inuse_objects) AS inuse_objects
 FROM snapshot AS s
-JOIN sample AS sa ON sa.key BETWEEN s.id << 32 AND (s.id << 32) | 4294967295
+JOIN sample AS sa ON sa.key BETWEEN s.id << 28 AND (s.id << 28) | 268435455
 JOIN build AS b ON b.id = s.build_id
 JOIN stack AS st ON st.id = sa.stack_id
 JOIN frame AS f ON f.id = st.leaf_frame_id
@@ -57,7 +65,7 @@ SELECT
     sa.inuse_space,
     sa.inuse_objects
 FROM snapshot AS s
-JOIN sample AS sa ON sa.key BETWEEN s.id << 32 AND (s.id << 32) | 4294967295
+JOIN sample AS sa ON sa.key BETWEEN s.id << 28 AND (s.id << 28) | 268435455
 JOIN build AS b ON b.id = s.build_id
 JOIN stack AS st ON st.id = sa.stack_id
 JOIN frame AS f ON f.id = st.leaf_frame_id

@@ -1,12 +1,12 @@
 -- One snapshot's value of one metric per stack, in stack order (a range scan of the sample primary key; heap
--- rows are keyed snapshot_id << 32 | stack_id).
+-- rows are keyed snapshot_id << 28 | stack_id).
 -- Parameters: :snapshot (a snapshot id), :metric (heap: 'inuse_space', 'inuse_objects', 'alloc_space',
 --   'alloc_objects'; tasks: 'live_tasks', 'idle_tasks', 'running_tasks', 'scheduled_tasks', 'completed_tasks',
 --   'polls', 'busy_ns', 'scheduled_ns', 'wakes', 'self_wakes', 'lost_wakers').
 -- Columns: stack_id, value.
 SELECT sa.stack_id, CASE :metric WHEN 'inuse_objects' THEN sa.inuse_objects ELSE sa.inuse_space END AS value
 FROM sample AS sa
-WHERE sa.key BETWEEN :snapshot << 32 AND (:snapshot << 32) | 4294967295 AND :metric IN ('inuse_space', 'inuse_objects')
+WHERE sa.key BETWEEN :snapshot << 28 AND (:snapshot << 28) | 268435455 AND :metric IN ('inuse_space', 'inuse_objects')
 UNION ALL
 SELECT a.stack_id, CASE :metric WHEN 'alloc_objects' THEN a.alloc_objects ELSE a.alloc_space END
 FROM sample_alloc AS a

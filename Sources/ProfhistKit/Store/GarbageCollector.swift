@@ -197,11 +197,11 @@ public struct GarbageCollector {
                 UNION ALL
                 SELECT stack_id FROM task_sample WHERE snapshot_id NOT IN (SELECT id FROM temp._gc_snapshot);
 
-                -- A snapshot's heap sample rows are the key range id << 32 ... (id << 32) | 0xFFFFFFFF (0004).
+                -- A snapshot's heap sample rows are the key range id << 28 ... (id << 28) | 0xFFFFFFF (0004).
                 INSERT OR IGNORE INTO temp._gc_sampled
                 SELECT sa.stack_id, s.build_id
                 FROM snapshot AS s
-                JOIN sample AS sa ON sa.key BETWEEN s.id << 32 AND (s.id << 32) | 4294967295
+                JOIN sample AS sa ON sa.key BETWEEN s.id << 28 AND (s.id << 28) | 268435455
                 WHERE s.build_id IN (SELECT id FROM temp._gc_thinned_build)
                     AND s.id NOT IN (SELECT id FROM temp._gc_snapshot);
                 INSERT OR IGNORE INTO temp._gc_sampled
@@ -288,7 +288,7 @@ public struct GarbageCollector {
     }
 
     /// The heap sample rows of snapshot `g.id`: a range of the sample table's integer key (migration 0004).
-    private static let sampleKeyRange = "sa.key BETWEEN g.id << 32 AND (g.id << 32) | 4294967295"
+    private static let sampleKeyRange = "sa.key BETWEEN g.id << 28 AND (g.id << 28) | 268435455"
 
     /// Each table `gc` counts, parents before children, with the SQL that selects its rows that go.
     private static let removedRows: [(table: String, sql: String)] = [

@@ -120,11 +120,11 @@ public struct HeapIngestor {
                 let (stackIDs, created) = try interner.stacks(merged.tree, at: merged.ends)
                 clock.lap("stacks")
                 let order = stackIDs.indices.sorted { stackIDs[$0] < stackIDs[$1] }
-                // Heap sample rows are keyed snapshot_id << 32 | stack_id (migration 0004).
-                guard snapshotID < 1 << 31, stackIDs.allSatisfy({ $0 < 1 << 32 }) else {
+                // Heap sample rows are keyed snapshot_id << 28 | stack_id (migration 0004).
+                guard snapshotID < 1 << 35, stackIDs.allSatisfy({ $0 < 1 << 28 }) else {
                     throw StoreError.writeFailed(
                         path: store.path, source: path,
-                        reason: "snapshot id \(snapshotID) or a stack id is beyond the sample key's range (2^31 snapshots, 2^32 call sites)")
+                        reason: "snapshot id \(snapshotID) or a stack id is beyond the sample key's range (2^35 snapshots, 2^28 call sites)")
                 }
                 let sampleInsert = try BatchInsert(db, "INSERT INTO sample (key, inuse_objects, inuse_space)", columns: 3)
                 let allocInsert = try RawStatement(
@@ -137,7 +137,7 @@ public struct HeapIngestor {
                     let stackID = stackIDs[index]
                     let values = merged.values[index]
                     try sampleInsert.append(
-                        snapshotID << 32 | stackID, HeapIngestor.rounded(values.inuseObjects), HeapIngestor.rounded(values.inuseBytes))
+                        snapshotID << 28 | stackID, HeapIngestor.rounded(values.inuseObjects), HeapIngestor.rounded(values.inuseBytes))
                     if values.allocObjects > 0 || values.allocBytes > 0 {
                         allocInsert.bind(1, snapshotID)
                         allocInsert.bind(2, stackID)

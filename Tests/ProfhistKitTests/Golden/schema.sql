@@ -58,8 +58,8 @@ CREATE TABLE "sample" (
     key INTEGER PRIMARY KEY,
     inuse_objects INTEGER NOT NULL,
     inuse_space INTEGER NOT NULL,
-    snapshot_id INTEGER NOT NULL GENERATED ALWAYS AS (key >> 32) VIRTUAL REFERENCES snapshot (id) ON DELETE CASCADE,
-    stack_id INTEGER NOT NULL GENERATED ALWAYS AS (key & 4294967295) VIRTUAL
+    snapshot_id INTEGER NOT NULL GENERATED ALWAYS AS (key >> 28) VIRTUAL REFERENCES snapshot (id) ON DELETE CASCADE,
+    stack_id INTEGER NOT NULL GENERATED ALWAYS AS (key & 268435455) VIRTUAL
 );
 
 CREATE TABLE sample_alloc (
@@ -175,7 +175,7 @@ SELECT
     sum(sa.inuse_space) AS inuse_space,
     sum(sa.inuse_objects) AS inuse_objects
 FROM snapshot AS s
-JOIN sample AS sa ON sa.key BETWEEN s.id << 32 AND (s.id << 32) | 4294967295
+JOIN sample AS sa ON sa.key BETWEEN s.id << 28 AND (s.id << 28) | 268435455
 JOIN build AS b ON b.id = s.build_id
 JOIN stack AS st ON st.id = sa.stack_id
 JOIN frame AS f ON f.id = st.leaf_frame_id
@@ -213,7 +213,7 @@ SELECT
     sa.inuse_space,
     sa.inuse_objects
 FROM snapshot AS s
-JOIN sample AS sa ON sa.key BETWEEN s.id << 32 AND (s.id << 32) | 4294967295
+JOIN sample AS sa ON sa.key BETWEEN s.id << 28 AND (s.id << 28) | 268435455
 JOIN build AS b ON b.id = s.build_id
 JOIN stack AS st ON st.id = sa.stack_id
 JOIN frame AS f ON f.id = st.leaf_frame_id

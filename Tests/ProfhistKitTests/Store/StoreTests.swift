@@ -88,6 +88,53 @@ struct StoreTests {
         }
     }
 
+    @Test("migration 0004 keys sample rows snapshot_id << 28 | stack_id, and refuses a store whose stack ids need more bits")
+    func sampleKeyMigration() throws {
+        let folder = try Fixtures.temporaryFolder()
+        // Hand-written rows (a store at 0003, before the integer key): one that fits, and one stack id of 2^28.
+        func oldStore(_ name: String, stackIDs: [Int64]) throws -> String {
+            let path = folder.appendingPathComponent(name).path
+            let store = try Store(path: path, create: true, readOnly: false, migratingTo: 3)
+            try store.queue.writeWithoutTransaction { db in
+                try db.execute(sql: "INSERT INTO build (id, name) VALUES (1, 'b'); INSERT INTO run (id, build_id, name) VALUES (1, 1, 'r')")
+                try db.execute(sql: "PRAGMA foreign_keys = OFF")  // sample.stack_id has no stack row here
+                for (index, stackID) in stackIDs.enumerated() {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO snapshot (id, kind, build_id, run_id, taken_at, ingested_at, source_path, source_digest, source_bytes, format)
+                            VALUES (?, 'heap', 1, 1, 0, 0, 'x.heap', ?, 1, 'jemalloc_heap_v2')
+                            """,
+                        arguments: [index + 1, "digest\(index)"])
+                    try db.execute(
+                        sql: "INSERT INTO sample (snapshot_id, stack_id, inuse_objects, inuse_space) VALUES (?, ?, ?, ?)",
+                        arguments: [index + 1, stackID, 2, 4096 + index])
+                }
+            }
+            try store.queue.close()
+            return path
+        }
+        let fits = try oldStore("fits.db", stackIDs: [7, 268_435_455])
+        let upgraded = try Store(path: fits, create: false)
+        let rows = try upgraded.queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT key, snapshot_id, stack_id, inuse_objects, inuse_space FROM sample ORDER BY key")
+        }
+        #expect(rows.map { $0[0] as Int64 } == [1 << 28 | 7, 2 << 28 | 268_435_455])
+        #expect(rows.map { [$0[1], $0[2], $0[3], $0[4]] as [Int64] } == [[1, 7, 2, 4096], [2, 268_435_455, 2, 4097]])
+        // The views find a snapshot's rows by key range.
+        #expect(try upgraded.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sample WHERE key BETWEEN 2 << 28 AND (2 << 28) | 268435455") } == 1)
+
+        let tooBig = try oldStore("too-big.db", stackIDs: [268_435_456])
+        do {
+            _ = try Store(path: tooBig, create: false)
+            Issue.record("a store with a stack id of 2^28 was migrated")
+        } catch let error as StoreError {
+            #expect(error.localizedDescription.contains("_0004_stack_ids_fit"), "\(error.localizedDescription)")
+        }
+        let after = try Store(path: tooBig, create: false, readOnly: true, migratingTo: 3)
+        #expect(try after.storedSchemaVersion() == 3)
+        #expect(try after.queue.read { db in try Int64.fetchOne(db, sql: "SELECT stack_id FROM sample") } == 268_435_456)
+    }
+
     @Test("a store written by the first migration set opens with the latest, keeps its data and answers as a fresh one")
     func upgrade() throws {
         let set = try SharedDumps.c.get()
