@@ -152,6 +152,19 @@ public enum Statistics {
     public static func shift(
         before: Moments, after: Moments, floorBefore: Double, degreesBefore: Double, floorAfter: Double, degreesAfter: Double
     ) -> Shift {
+        var result = shiftStatistic(
+            before: before, after: after, floorBefore: floorBefore, degreesBefore: degreesBefore, floorAfter: floorAfter,
+            degreesAfter: degreesAfter)
+        result.p = studentTwoSidedP(t: result.t, df: result.df)
+        return result
+    }
+
+    /// The shift's means, t and degrees of freedom, with `p` left at 1: the p-value costs a continued fraction,
+    /// and a search over splits needs it only for the split with the largest |t|. `studentTwoSidedP(t:df:)` of
+    /// the result is the `p` that `shift` reports (a degenerate comparison has t = 0, df = 0, hence p = 1).
+    static func shiftStatistic(
+        before: Moments, after: Moments, floorBefore: Double, degreesBefore: Double, floorAfter: Double, degreesAfter: Double
+    ) -> Shift {
         let m1 = before.mean, m2 = after.mean
         let n1 = before.count, n2 = after.count
         guard n1 >= 1, n2 >= 1, n1 + n2 >= 3 else { return Shift(meanBefore: m1, meanAfter: m2, t: 0, df: 0, p: 1) }
@@ -169,12 +182,12 @@ public enum Statistics {
             let df1 = useFloor1 ? max(degreesBefore, n1 - 1) : n1 - 1
             let df2 = useFloor2 ? max(degreesAfter, n2 - 1) : n2 - 1
             let df = min((a + b) * (a + b) / (a * a / df1 + b * b / df2), 1e6)
-            return Shift(meanBefore: m1, meanAfter: m2, t: t, df: df, p: studentTwoSidedP(t: t, df: df))
+            return Shift(meanBefore: m1, meanAfter: m2, t: t, df: df, p: 1)
         }
         let df = n1 + n2 - 2
         let pooled = max(((n1 - 1) * before.variance + (n2 - 1) * after.variance) / df, max(floor1, floor2))
         let t = difference / (pooled * (1 / n1 + 1 / n2)).squareRoot()
-        return Shift(meanBefore: m1, meanAfter: m2, t: t, df: df, p: studentTwoSidedP(t: t, df: df))
+        return Shift(meanBefore: m1, meanAfter: m2, t: t, df: df, p: 1)
     }
 
     /// P(X ≥ k) for X ~ Binomial(n, p), through the incomplete beta function (k and n may be fractional).
