@@ -98,38 +98,51 @@ public struct GrowthRanking {
 
     /// Per key sums over point means, filled one point at a time: a point's rows (all its snapshots) add into
     /// a per-key point sum, which `finishPoint` turns into the point mean and adds to the key's `Sums`.
-    struct PointAccumulator {
-        private(set) var entries: [Sums] = []
-        private var pointSum: [Double] = []
-        private var touchedAt: [Int] = []
+    ///
+    /// As a `SnapshotRowSink` it takes stack rows directly from the reader (grouping by stack); keys of other
+    /// groupings go through `add`.
+    struct PointAccumulator: SnapshotRowSink {
+        struct Entry {
+            var sums = Sums()
+            var pointSum = 0.0
+            var touchedAt = -1
+        }
+
+        private(set) var entries: [Entry] = []
+        private(set) var dense = DenseKeys()
         private var touched: [Int32] = []
         private var x = 0
+        private(set) var rowsRead = 0
 
         mutating func startPoint(_ x: Int) {
             self.x = x
             touched.removeAll(keepingCapacity: true)
         }
 
-        /// Adds a value of the dense key `d` (new keys get the next index, so `d` is at most `entries.count`).
-        mutating func add(_ d: Int, _ value: Double) {
-            if d == entries.count {
-                entries.append(Sums())
-                pointSum.append(0)
-                touchedAt.append(-1)
-            }
-            if touchedAt[d] != x {
-                touchedAt[d] = x
-                pointSum[d] = 0
+        mutating func take(stack: Int64, value: Int64) {
+            add(key: stack, Double(value))
+            rowsRead += 1
+        }
+
+        mutating func countRow() { rowsRead += 1 }
+
+        /// Adds a value of a key at the current point.
+        mutating func add(key: Int64, _ value: Double) {
+            let d = Int(dense.index(of: key))
+            if d == entries.count { entries.append(Entry()) }
+            if entries[d].touchedAt != x {
+                entries[d].touchedAt = x
+                entries[d].pointSum = 0
                 touched.append(Int32(d))
             }
-            pointSum[d] += value
+            entries[d].pointSum += value
         }
 
         mutating func finishPoint(snapshots: Int, points n: Int) {
             let count = Double(snapshots)
             for d in touched {
-                let y = pointSum[Int(d)] / count
-                var entry = entries[Int(d)]
+                let y = entries[Int(d)].pointSum / count
+                var entry = entries[Int(d)].sums
                 entry.sumY += y
                 entry.sumXY += Double(x) * y
                 entry.present += 1
@@ -137,7 +150,7 @@ public struct GrowthRanking {
                 entry.maximum = max(entry.maximum, y)
                 if x == 0 { entry.first = y }
                 if x == n - 1 { entry.last = y }
-                entries[Int(d)] = entry
+                entries[Int(d)].sums = entry
             }
         }
     }
@@ -166,29 +179,27 @@ public struct GrowthRanking {
 
         // Pass 1: per key, sums over point means. Keys get dense indices, so the work per sample row is one
         // integer-map probe and array arithmetic.
-        var dense = DenseKeys()
         var accumulator = PointAccumulator()
         var sampleRows = SnapshotRows()
-        var rowsRead = 0
         for (x, point) in points.enumerated() {
             accumulator.startPoint(x)
             for snapshot in point.snapshots {
-                try reader.read(snapshot: snapshot.id, into: &sampleRows)
-                rowsRead += sampleRows.count
                 if options.grouping == .stack {
-                    for i in 0..<sampleRows.count {
-                        accumulator.add(Int(dense.index(of: sampleRows.stacks[i])), Double(sampleRows.values[i]))
-                    }
+                    try reader.read(snapshot: snapshot.id, into: &accumulator)
                 } else {
+                    try reader.read(snapshot: snapshot.id, into: &sampleRows)
                     for i in 0..<sampleRows.count {
+                        accumulator.countRow()
                         let value = Double(sampleRows.values[i])
-                        for key in try keys.keys(of: sampleRows.stacks[i]) { accumulator.add(Int(dense.index(of: key)), value) }
+                        for key in try keys.keys(of: sampleRows.stacks[i]) { accumulator.add(key: key, value) }
                     }
                 }
             }
             accumulator.finishPoint(snapshots: point.snapshots.count, points: n)
         }
-        let entries = accumulator.entries
+        var dense = accumulator.dense
+        let rowsRead = accumulator.rowsRead
+        let entries = accumulator.entries.map(\.sums)
         let sums = Dictionary(uniqueKeysWithValues: zip(dense.keys, entries))
 
         // Magnitude floor, and candidates whose range across points reaches it.
@@ -370,10 +381,12 @@ public struct GrowthRanking {
             meanTotal: meanTotal)
     }
 
-    /// A monotonic trend in the requested direction (Mann–Kendall on the point means), its onset and baseline.
+    /// A significant monotonic trend in the requested direction (Mann–Kendall on the point means, p below
+    /// alpha), its onset and baseline; nil otherwise. Both readings of a trend require p < alpha, so the onset
+    /// search (quadratic in the points) runs only for a trend that will be used.
     private func trendMove(means: [Double], floor: Double) -> (p: Double, onset: Int, baseline: Double)? {
         let test = Statistics.mannKendall(means)
-        guard test.s != 0, (test.s > 0) == options.growing else { return nil }
+        guard test.s != 0, (test.s > 0) == options.growing, test.p < options.alpha else { return nil }
         let onset = Statistics.trendOnset(means)
         return (test.p, onset.index, onset.baseline)
     }
