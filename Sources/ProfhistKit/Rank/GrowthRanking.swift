@@ -58,6 +58,13 @@ public struct GrowthOptions: Sendable {
     public var includeAll = false
     /// At most this many keys get the full change-point analysis (largest ranges first).
     public var maximumCandidates = 2000
+    /// How the later passes read the rows of a few stacks: by index seeks or by scanning each snapshot. Both
+    /// read the same rows, so this changes only the time taken (tests pin it to compare the two).
+    var keyedReads = KeyedReads.automatic
+
+    enum KeyedReads: Sendable {
+        case automatic, always, never
+    }
 
     public init() {}
 }
@@ -162,6 +169,17 @@ public struct GrowthRanking {
         keys * 6 <= rowsPerSnapshot
     }
 
+    /// Whether to read `keys` keys of each snapshot by seeks (stacks only: other groupings add up many stacks
+    /// per key).
+    private func seeks(keys: Int, rowsPerSnapshot: Int) -> Bool {
+        guard options.grouping == .stack else { return false }
+        switch options.keyedReads {
+        case .automatic: return GrowthRanking.seekIsCheaper(keys: keys, rowsPerSnapshot: rowsPerSnapshot)
+        case .always: return true
+        case .never: return false
+        }
+    }
+
     public func run(_ db: Database) throws -> GrowthReport {
         let points = try filter.points(db, axis: options.axis)
         let n = points.count
@@ -223,7 +241,7 @@ public struct GrowthRanking {
             repeating: points.map { [Double](repeating: 0, count: max($0.replicateCount, 1)) }, count: candidates.count)
         if !candidates.isEmpty {
             let rowsPerSnapshot = rowsRead / max(points.reduce(0) { $0 + $1.snapshots.count }, 1)
-            let seek = options.grouping == .stack && GrowthRanking.seekIsCheaper(keys: candidates.count, rowsPerSnapshot: rowsPerSnapshot)
+            let seek = seeks(keys: candidates.count, rowsPerSnapshot: rowsPerSnapshot)
             let wanted = seek ? SnapshotValueReader.json(candidates.map(\.key).sorted()) : ""
             for (x, point) in points.enumerated() {
                 for snapshot in point.snapshots {
@@ -399,7 +417,7 @@ public struct GrowthRanking {
         let sorted = wanted.sorted()
         for key in sorted { _ = index.index(of: key) }
         var means = [[Double]](repeating: Array(repeating: 0, count: points.count), count: index.keys.count)
-        let seek = options.grouping == .stack && GrowthRanking.seekIsCheaper(keys: sorted.count, rowsPerSnapshot: rowsPerSnapshot)
+        let seek = seeks(keys: sorted.count, rowsPerSnapshot: rowsPerSnapshot)
         let json = seek ? SnapshotValueReader.json(sorted) : ""
         var rows = SnapshotRows()
         for (x, point) in points.enumerated() {
