@@ -148,6 +148,14 @@ public struct ChangePointDetector: Sendable {
     /// The shift between two stretches with the floors of this detector: per side the largest of its sample
     /// variance, the pooled run-to-run noise, the sampling model and the constant floor.
     func compare(_ before: Statistics.Moments, _ after: Statistics.Moments, within: Double) -> Statistics.Shift {
+        var shift = compareStatistic(before, after, within: within)
+        shift.p = Statistics.studentTwoSidedP(t: shift.t, df: shift.df)
+        return shift
+    }
+
+    /// `compare` without the p-value (left at 1), for searches that rank splits by |t| and need p only for the
+    /// best one.
+    func compareStatistic(_ before: Statistics.Moments, _ after: Statistics.Moments, within: Double) -> Statistics.Shift {
         let scale = max(abs(before.mean), abs(after.mean))
         let constant = pow(relativeNoise * scale, 2) + absoluteNoise * absoluteNoise
         func floor(_ side: Statistics.Moments) -> (Double, Double) {
@@ -157,7 +165,7 @@ public struct ChangePointDetector: Sendable {
         }
         let (floor1, degrees1) = floor(before)
         let (floor2, degrees2) = floor(after)
-        return Statistics.shift(
+        return Statistics.shiftStatistic(
             before: before, after: after, floorBefore: floor1, degreesBefore: degrees1, floorAfter: floor2,
             degreesAfter: degrees2)
     }
@@ -208,11 +216,12 @@ public struct ChangePointDetector: Sendable {
             for k2 in (k1 + 1)..<hi {
                 let inside = prefix[k2] - prefix[k1]
                 let outside = (prefix[k1] - prefix[lo]) + (prefix[hi] - prefix[k2])
-                let shift = compare(outside, inside, within: within)
+                let shift = compareStatistic(outside, inside, within: within)
                 if bestPair == nil || abs(shift.t) > abs(bestPair!.shift.t) + 1e-12 { bestPair = (k1, k2, shift) }
             }
         }
-        guard let pair = bestPair else { return nil }
+        guard var pair = bestPair else { return nil }
+        pair.shift.p = Statistics.studentTwoSidedP(t: pair.shift.t, df: pair.shift.df)
         let p = min(1, pair.shift.p * pairs)
         guard p < alpha, large(pair.shift) else { return nil }
         let before = prefix[pair.k1] - prefix[lo]
@@ -230,12 +239,18 @@ public struct ChangePointDetector: Sendable {
         for k in (range.lowerBound + 1)..<range.upperBound {
             let before = prefix[k] - prefix[range.lowerBound]
             let after = prefix[range.upperBound] - prefix[k]
-            let shift = compare(before, after, within: within)
+            let shift = compareStatistic(before, after, within: within)
             if bestChange == nil || abs(shift.t) > abs(bestChange!.shift.t) + 1e-12 {
-                bestChange = Change(index: k, shift: shift, pAdjusted: min(1, shift.p * splits))
+                bestChange = Change(index: k, shift: shift, pAdjusted: 1)
             }
         }
-        return bestChange
+        // The p-value of the winner only: the search compares |t|.
+        if var change = bestChange {
+            change.shift.p = Statistics.studentTwoSidedP(t: change.shift.t, df: change.shift.df)
+            change.pAdjusted = min(1, change.shift.p * splits)
+            return change
+        }
+        return nil
     }
 }
 

@@ -58,6 +58,13 @@ public struct GrowthOptions: Sendable {
     public var includeAll = false
     /// At most this many keys get the full change-point analysis (largest ranges first).
     public var maximumCandidates = 2000
+    /// How the later passes read the rows of a few stacks: by index seeks or by scanning each snapshot. Both
+    /// read the same rows, so this changes only the time taken (tests pin it to compare the two).
+    var keyedReads = KeyedReads.automatic
+
+    enum KeyedReads: Sendable {
+        case automatic, always, never
+    }
 
     public init() {}
 }
@@ -96,6 +103,83 @@ public struct GrowthRanking {
         var last = 0.0
     }
 
+    /// Per key sums over point means, filled one point at a time: a point's rows (all its snapshots) add into
+    /// a per-key point sum, which `finishPoint` turns into the point mean and adds to the key's `Sums`.
+    ///
+    /// As a `SnapshotRowSink` it takes stack rows directly from the reader (grouping by stack); keys of other
+    /// groupings go through `add`.
+    struct PointAccumulator: SnapshotRowSink {
+        struct Entry {
+            var sums = Sums()
+            var pointSum = 0.0
+            var touchedAt = -1
+        }
+
+        private(set) var entries: [Entry] = []
+        private(set) var dense = DenseKeys()
+        private var touched: [Int32] = []
+        private var x = 0
+        private(set) var rowsRead = 0
+
+        mutating func startPoint(_ x: Int) {
+            self.x = x
+            touched.removeAll(keepingCapacity: true)
+        }
+
+        mutating func take(stack: Int64, value: Int64) {
+            add(key: stack, Double(value))
+            rowsRead += 1
+        }
+
+        mutating func countRow() { rowsRead += 1 }
+
+        /// Adds a value of a key at the current point.
+        mutating func add(key: Int64, _ value: Double) {
+            let d = Int(dense.index(of: key))
+            if d == entries.count { entries.append(Entry()) }
+            if entries[d].touchedAt != x {
+                entries[d].touchedAt = x
+                entries[d].pointSum = 0
+                touched.append(Int32(d))
+            }
+            entries[d].pointSum += value
+        }
+
+        mutating func finishPoint(snapshots: Int, points n: Int) {
+            let count = Double(snapshots)
+            for d in touched {
+                let y = entries[Int(d)].pointSum / count
+                var entry = entries[Int(d)].sums
+                entry.sumY += y
+                entry.sumXY += Double(x) * y
+                entry.present += 1
+                entry.minimum = min(entry.minimum, y)
+                entry.maximum = max(entry.maximum, y)
+                if x == 0 { entry.first = y }
+                if x == n - 1 { entry.last = y }
+                entries[Int(d)].sums = entry
+            }
+        }
+    }
+
+    /// Whether reading `keys` stacks of each snapshot by one index seek each is cheaper than scanning the
+    /// snapshot's rows. Measured on this store layout (a B-tree of (snapshot, stack)): a seek costs about six
+    /// rows of a scan. Either way the same rows are read, so the choice never changes a result.
+    static func seekIsCheaper(keys: Int, rowsPerSnapshot: Int) -> Bool {
+        keys * 6 <= rowsPerSnapshot
+    }
+
+    /// Whether to read `keys` keys of each snapshot by seeks (stacks only: other groupings add up many stacks
+    /// per key).
+    private func seeks(keys: Int, rowsPerSnapshot: Int) -> Bool {
+        guard options.grouping == .stack else { return false }
+        switch options.keyedReads {
+        case .automatic: return GrowthRanking.seekIsCheaper(keys: keys, rowsPerSnapshot: rowsPerSnapshot)
+        case .always: return true
+        case .never: return false
+        }
+    }
+
     public func run(_ db: Database) throws -> GrowthReport {
         let points = try filter.points(db, axis: options.axis)
         let n = points.count
@@ -113,50 +197,27 @@ public struct GrowthRanking {
 
         // Pass 1: per key, sums over point means. Keys get dense indices, so the work per sample row is one
         // integer-map probe and array arithmetic.
-        var dense = DenseKeys()
-        var entries: [Sums] = []
-        var pointSum: [Double] = []
-        var touchedAt: [Int] = []
-        var touched: [Int32] = []
-        func add(_ key: Int64, _ value: Double, point x: Int) {
-            let d = Int(dense.index(of: key))
-            if d == entries.count {
-                entries.append(Sums())
-                pointSum.append(0)
-                touchedAt.append(-1)
-            }
-            if touchedAt[d] != x {
-                touchedAt[d] = x
-                pointSum[d] = 0
-                touched.append(Int32(d))
-            }
-            pointSum[d] += value
-        }
+        var accumulator = PointAccumulator()
+        var sampleRows = SnapshotRows()
         for (x, point) in points.enumerated() {
-            touched.removeAll(keepingCapacity: true)
+            accumulator.startPoint(x)
             for snapshot in point.snapshots {
                 if options.grouping == .stack {
-                    try reader.forEach(snapshot: snapshot.id) { stack, value in add(stack, Double(value), point: x) }
+                    try reader.read(snapshot: snapshot.id, into: &accumulator)
                 } else {
-                    try reader.forEach(snapshot: snapshot.id) { stack, value in
-                        for key in try keys.keys(of: stack) { add(key, Double(value), point: x) }
+                    try reader.read(snapshot: snapshot.id, into: &sampleRows)
+                    for i in 0..<sampleRows.count {
+                        accumulator.countRow()
+                        let value = Double(sampleRows.values[i])
+                        for key in try keys.keys(of: sampleRows.stacks[i]) { accumulator.add(key: key, value) }
                     }
                 }
             }
-            let count = Double(point.snapshots.count)
-            for d in touched {
-                let y = pointSum[Int(d)] / count
-                var entry = entries[Int(d)]
-                entry.sumY += y
-                entry.sumXY += Double(x) * y
-                entry.present += 1
-                entry.minimum = min(entry.minimum, y)
-                entry.maximum = max(entry.maximum, y)
-                if x == 0 { entry.first = y }
-                if x == n - 1 { entry.last = y }
-                entries[Int(d)] = entry
-            }
+            accumulator.finishPoint(snapshots: point.snapshots.count, points: n)
         }
+        var dense = accumulator.dense
+        let rowsRead = accumulator.rowsRead
+        let entries = accumulator.entries.map(\.sums)
         let sums = Dictionary(uniqueKeysWithValues: zip(dense.keys, entries))
 
         // Magnitude floor, and candidates whose range across points reaches it.
@@ -174,21 +235,30 @@ public struct GrowthRanking {
         var candidateOf = [Int32](repeating: -1, count: dense.keys.count)
         for (c, candidate) in candidates.enumerated() { candidateOf[Int(dense.index(of: candidate.key))] = Int32(c) }
 
-        // Pass 2: replicate values (run means) of the candidates.
+        // Pass 2: replicate values (run means) of the candidates: a scan of every snapshot, or, for a few stacks
+        // of many, a seek per stack (the same rows, added in the same order).
         var replicateSums = [[[Double]]](
             repeating: points.map { [Double](repeating: 0, count: max($0.replicateCount, 1)) }, count: candidates.count)
         if !candidates.isEmpty {
+            let rowsPerSnapshot = rowsRead / max(points.reduce(0) { $0 + $1.snapshots.count }, 1)
+            let seek = seeks(keys: candidates.count, rowsPerSnapshot: rowsPerSnapshot)
+            let wanted = seek ? SnapshotValueReader.json(candidates.map(\.key).sorted()) : ""
             for (x, point) in points.enumerated() {
                 for snapshot in point.snapshots {
                     let replicate = point.replicateOf[snapshot.id] ?? 0
-                    try reader.forEach(snapshot: snapshot.id) { stack, value in
+                    if seek {
+                        try reader.read(snapshot: snapshot.id, stacks: wanted, into: &sampleRows)
+                    } else {
+                        try reader.read(snapshot: snapshot.id, into: &sampleRows)
+                    }
+                    for i in 0..<sampleRows.count {
                         if options.grouping == .stack {
-                            let c = dense.existingIndex(of: stack).map { candidateOf[Int($0)] } ?? -1
-                            if c >= 0 { replicateSums[Int(c)][x][replicate] += Double(value) }
+                            let c = dense.existingIndex(of: sampleRows.stacks[i]).map { candidateOf[Int($0)] } ?? -1
+                            if c >= 0 { replicateSums[Int(c)][x][replicate] += Double(sampleRows.values[i]) }
                         } else {
-                            for key in try keys.keys(of: stack) {
+                            for key in try keys.keys(of: sampleRows.stacks[i]) {
                                 let c = dense.existingIndex(of: key).map { candidateOf[Int($0)] } ?? -1
-                                if c >= 0 { replicateSums[Int(c)][x][replicate] += Double(value) }
+                                if c >= 0 { replicateSums[Int(c)][x][replicate] += Double(sampleRows.values[i]) }
                             }
                         }
                     }
@@ -232,6 +302,8 @@ public struct GrowthRanking {
                 let history = LevelHistory(points: replicates, changes: changes)
                 row.latestMove = changes.last { ($0.shift.meanAfter > $0.shift.meanBefore) == options.growing }
                 row.endShift = detector.shiftAtEnd(replicates, changes: changes)
+                // One trend test per stack, shared by the level-shift and the trend reading below.
+                let trend = trendMove(means: means, floor: floor)
                 var stepRow: GrowthRow? = nil
                 if let move = history.persistentMove(growing: options.growing, margin: floor),
                     let levelBefore = history.levels.last(where: { $0.end <= move.change.index })?.mean
@@ -244,7 +316,7 @@ public struct GrowthRanking {
                     // greedy splits may place late.
                     let rises = history.changes.filter { ($0.shift.meanAfter > $0.shift.meanBefore) == options.growing }
                     let falls = history.changes.filter { ($0.shift.meanAfter > $0.shift.meanBefore) != options.growing }
-                    if rises.count >= 2, let trend = trendMove(means: means, floor: floor), trend.p < options.alpha,
+                    if rises.count >= 2, let trend, trend.p < options.alpha,
                         trend.onset < onset, !falls.contains(where: { $0.index >= trend.onset && $0.index <= onset })
                     {
                         onset = trend.onset
@@ -260,7 +332,7 @@ public struct GrowthRanking {
                     stepRow = step
                 }
                 var trendRow: GrowthRow? = nil
-                if let trend = trendMove(means: means, floor: floor), trend.p < options.alpha {
+                if let trend, trend.p < options.alpha {
                     // A monotonic trend (a leak that grows a little with every build, or every snapshot of a
                     // soak): dated where the line leaves the flat baseline.
                     var ramp = row
@@ -312,7 +384,9 @@ public struct GrowthRanking {
         if options.limit > 0 && rows.count > options.limit { rows.removeLast(rows.count - options.limit) }
         // Point means for the rows that skipped the full analysis, in one more pass.
         let missing = Set(rows.filter { $0.series.isEmpty }.map(\.key))
-        let series = missing.isEmpty ? [:] : try seriesOf(missing, points: points, keys: keys, reader: reader)
+        let series = missing.isEmpty ? [:] : try seriesOf(
+            missing, points: points, keys: keys, reader: reader,
+            rowsPerSnapshot: rowsRead / max(points.reduce(0) { $0 + $1.snapshots.count }, 1))
         for i in rows.indices {
             rows[i].rank = i + 1
             let description = try keys.describe(rows[i].key)
@@ -325,25 +399,43 @@ public struct GrowthRanking {
             meanTotal: meanTotal)
     }
 
-    /// A monotonic trend in the requested direction (Mann–Kendall on the point means), its onset and baseline.
+    /// A significant monotonic trend in the requested direction (Mann–Kendall on the point means, p below
+    /// alpha), its onset and baseline; nil otherwise. Both readings of a trend require p < alpha, so the onset
+    /// search (quadratic in the points) runs only for a trend that will be used.
     private func trendMove(means: [Double], floor: Double) -> (p: Double, onset: Int, baseline: Double)? {
         let test = Statistics.mannKendall(means)
-        guard test.s != 0, (test.s > 0) == options.growing else { return nil }
+        guard test.s != 0, (test.s > 0) == options.growing, test.p < options.alpha else { return nil }
         let onset = Statistics.trendOnset(means)
         return (test.p, onset.index, onset.baseline)
     }
 
     /// Point means of some keys (for rows that skipped the full analysis).
-    private func seriesOf(_ wanted: Set<Int64>, points: [SeriesPoint], keys: GroupKeys, reader: SnapshotValueReader) throws -> [Int64: [Double]] {
+    private func seriesOf(
+        _ wanted: Set<Int64>, points: [SeriesPoint], keys: GroupKeys, reader: SnapshotValueReader, rowsPerSnapshot: Int
+    ) throws -> [Int64: [Double]] {
         var index = DenseKeys()
-        for key in wanted.sorted() { _ = index.index(of: key) }
+        let sorted = wanted.sorted()
+        for key in sorted { _ = index.index(of: key) }
         var means = [[Double]](repeating: Array(repeating: 0, count: points.count), count: index.keys.count)
+        let seek = seeks(keys: sorted.count, rowsPerSnapshot: rowsPerSnapshot)
+        let json = seek ? SnapshotValueReader.json(sorted) : ""
+        var rows = SnapshotRows()
         for (x, point) in points.enumerated() {
             let count = Double(point.snapshots.count)
             for snapshot in point.snapshots {
-                try reader.forEach(snapshot: snapshot.id) { stack, value in
-                    for key in options.grouping == .stack ? [stack] : try keys.keys(of: stack) {
-                        if let d = index.existingIndex(of: key) { means[Int(d)][x] += Double(value) / count }
+                if seek {
+                    try reader.read(snapshot: snapshot.id, stacks: json, into: &rows)
+                } else {
+                    try reader.read(snapshot: snapshot.id, into: &rows)
+                }
+                for i in 0..<rows.count {
+                    let value = Double(rows.values[i])
+                    if options.grouping == .stack {
+                        if let d = index.existingIndex(of: rows.stacks[i]) { means[Int(d)][x] += value / count }
+                    } else {
+                        for key in try keys.keys(of: rows.stacks[i]) {
+                            if let d = index.existingIndex(of: key) { means[Int(d)][x] += value / count }
+                        }
                     }
                 }
             }

@@ -152,6 +152,19 @@ public enum Statistics {
     public static func shift(
         before: Moments, after: Moments, floorBefore: Double, degreesBefore: Double, floorAfter: Double, degreesAfter: Double
     ) -> Shift {
+        var result = shiftStatistic(
+            before: before, after: after, floorBefore: floorBefore, degreesBefore: degreesBefore, floorAfter: floorAfter,
+            degreesAfter: degreesAfter)
+        result.p = studentTwoSidedP(t: result.t, df: result.df)
+        return result
+    }
+
+    /// The shift's means, t and degrees of freedom, with `p` left at 1: the p-value costs a continued fraction,
+    /// and a search over splits needs it only for the split with the largest |t|. `studentTwoSidedP(t:df:)` of
+    /// the result is the `p` that `shift` reports (a degenerate comparison has t = 0, df = 0, hence p = 1).
+    static func shiftStatistic(
+        before: Moments, after: Moments, floorBefore: Double, degreesBefore: Double, floorAfter: Double, degreesAfter: Double
+    ) -> Shift {
         let m1 = before.mean, m2 = after.mean
         let n1 = before.count, n2 = after.count
         guard n1 >= 1, n2 >= 1, n1 + n2 >= 3 else { return Shift(meanBefore: m1, meanAfter: m2, t: 0, df: 0, p: 1) }
@@ -169,12 +182,12 @@ public enum Statistics {
             let df1 = useFloor1 ? max(degreesBefore, n1 - 1) : n1 - 1
             let df2 = useFloor2 ? max(degreesAfter, n2 - 1) : n2 - 1
             let df = min((a + b) * (a + b) / (a * a / df1 + b * b / df2), 1e6)
-            return Shift(meanBefore: m1, meanAfter: m2, t: t, df: df, p: studentTwoSidedP(t: t, df: df))
+            return Shift(meanBefore: m1, meanAfter: m2, t: t, df: df, p: 1)
         }
         let df = n1 + n2 - 2
         let pooled = max(((n1 - 1) * before.variance + (n2 - 1) * after.variance) / df, max(floor1, floor2))
         let t = difference / (pooled * (1 / n1 + 1 / n2)).squareRoot()
-        return Shift(meanBefore: m1, meanAfter: m2, t: t, df: df, p: studentTwoSidedP(t: t, df: df))
+        return Shift(meanBefore: m1, meanAfter: m2, t: t, df: df, p: 1)
     }
 
     /// P(X ≥ k) for X ~ Binomial(n, p), through the incomplete beta function (k and n may be fractional).
@@ -192,12 +205,10 @@ public enum Statistics {
     public static func mannKendall(_ y: [Double]) -> (s: Double, z: Double, p: Double) {
         let n = y.count
         guard n >= 3 else { return (0, 0, 1) }
-        var s = 0.0
-        for i in 0..<(n - 1) {
-            for j in (i + 1)..<n {
-                if y[j] > y[i] { s += 1 } else if y[j] < y[i] { s -= 1 }
-            }
-        }
+        // S counts pairs, an integer: counted in O(n log n) it is the same number as the O(n²) sum of signs
+        // (exact in a Double below 2^53). NaN compares false both ways, which ranks cannot express: the pairwise
+        // sum then.
+        let s = y.contains(where: \.isNaN) ? mannKendallSByPairs(y) : Double(mannKendallSByRanks(y))
         var ties = 0.0
         var counts: [Double: Double] = [:]
         for value in y { counts[value, default: 0] += 1 }
@@ -209,10 +220,70 @@ public enum Statistics {
         return (s, z, min(1, erfc(abs(z) / 2.0.squareRoot())))
     }
 
+    /// Mann–Kendall's S = Σ_{i<j} sign(y_j − y_i) by its definition, O(n²).
+    static func mannKendallSByPairs(_ y: [Double]) -> Double {
+        let n = y.count
+        var s = 0.0
+        for i in 0..<(n - 1) {
+            for j in (i + 1)..<n {
+                if y[j] > y[i] { s += 1 } else if y[j] < y[i] { s -= 1 }
+            }
+        }
+        return s
+    }
+
+    /// Mann–Kendall's S for values without NaN, in O(n log n): each value's rank among the distinct values
+    /// (equal values, 0 and −0 included, share one), then, in order, how many earlier values rank below and
+    /// above it (a Fenwick tree of counts per rank).
+    static func mannKendallSByRanks(_ y: [Double]) -> Int {
+        let n = y.count
+        let order = y.indices.sorted { y[$0] < y[$1] }
+        var rank = [Int](repeating: 0, count: n)
+        var distinct = 0
+        for (position, index) in order.enumerated() {
+            if position > 0 && y[order[position - 1]] < y[index] { distinct += 1 }
+            rank[index] = distinct + 1
+        }
+        var tree = [Int](repeating: 0, count: distinct + 2)
+        var s = 0
+        for (seen, value) in rank.enumerated() {
+            // Earlier values ranking strictly below it count +1, strictly above it −1, equal ones 0.
+            var below = 0
+            var i = value - 1
+            while i > 0 {
+                below += tree[i]
+                i -= i & -i
+            }
+            var atOrBelow = 0
+            i = value
+            while i > 0 {
+                atOrBelow += tree[i]
+                i -= i & -i
+            }
+            s += below - (seen - atOrBelow)
+            i = value
+            while i < tree.count {
+                tree[i] += 1
+                i += i & -i
+            }
+        }
+        return s
+    }
+
     /// Where a rise (or fall) that continues to the end began: the k minimising the squared error of "flat
     /// before k, a straight line from k on" over the point means (k = 0: a line over the whole series).
     /// - Returns: k and the baseline (mean before k; the line's start for k = 0).
     public static func trendOnset(_ y: [Double]) -> (index: Int, baseline: Double) {
+        let n = y.count
+        guard n >= 3 else { return (0, y.first ?? 0) }
+        // Beyond this, Σx² over 0..<n no longer sums exactly in a Double (see trendOnsetPruned).
+        guard n <= 100_000 else { return trendOnsetByDefinition(y) }
+        return trendOnsetPruned(y)
+    }
+
+    /// `trendOnset` as written first: every k fitted in full, O(n²) with arrays per k. The reference that
+    /// `trendOnsetPruned` must equal bit for bit.
+    static func trendOnsetByDefinition(_ y: [Double]) -> (index: Int, baseline: Double) {
         let n = y.count
         guard n >= 3 else { return (0, y.first ?? 0) }
         var best = (index: 0, error: Double.infinity, baseline: y[0])
@@ -233,6 +304,71 @@ public enum Statistics {
         }
         return (best.index, best.baseline)
     }
+
+    /// `trendOnsetByDefinition` with the same floating-point operations in the same order for every k it
+    /// evaluates, without arrays, and skipping the k that provably cannot become the best:
+    ///
+    /// - The error of k is a running sum of squares, and adding a non-negative number never lowers a rounded
+    ///   sum. Once the running sum passes `best + 2·tolerance`, the final error is above it too, so neither
+    ///   test of the update (`error < best − tolerance`, `|error − best| ≤ tolerance`) can hold: the rest of
+    ///   k is skipped. (NaN never passes the limit, so a NaN series is evaluated in full, as before.)
+    /// - Σx and Σx² over k..<n are integers below 2^53 for n ≤ 100,000, so every order of summing them gives
+    ///   the same Double: they come from closed forms.
+    static func trendOnsetPruned(_ y: [Double]) -> (index: Int, baseline: Double) {
+        let n = y.count
+        guard n >= 3 else { return (0, y.first ?? 0) }
+        return y.withUnsafeBufferPointer { y in
+            var best = (index: 0, error: Double.infinity, baseline: y[0])
+            var prefix = 0.0  // y[0..<k] summed left to right: flat.reduce(0, +)
+            for k in 0...(n - 2) {
+                if k > 0 { prefix += y[k - 1] }
+                let mean = k == 0 ? 0 : prefix / Double(k)
+                let tolerance = best.error.isFinite ? 1e-9 * max(1, best.error) : 0
+                let limit = best.error.isFinite ? best.error + 2 * tolerance : Double.infinity
+                var error = 0.0
+                var beyond = false
+                for i in 0..<k {
+                    error += (y[i] - mean) * (y[i] - mean)
+                    if error > limit {
+                        beyond = true
+                        break
+                    }
+                }
+                if beyond { continue }
+                // slope(x: k..<n, y: y[k..<n]), term by term.
+                let count = n - k
+                let m = Double(count)
+                var sy = 0.0
+                var sxy = 0.0
+                for i in k..<n {
+                    sy += y[i]
+                    sxy += Double(i) * y[i]
+                }
+                let first = k, last = n - 1
+                let sx = Double((first + last) * count / 2)
+                let sxx = Double(sumOfSquares(upTo: last) - sumOfSquares(upTo: first - 1))
+                let denominator = m * sxx - sx * sx
+                let b = denominator == 0 ? 0 : (m * sxy - sx * sy) / denominator
+                let a = sy / m - b * sx / m
+                for i in k..<n {
+                    let xi = Double(i)
+                    error += (y[i] - a - b * xi) * (y[i] - a - b * xi)
+                    if error > limit {
+                        beyond = true
+                        break
+                    }
+                }
+                if beyond { continue }
+                if error < best.error - tolerance || (abs(error - best.error) <= tolerance && k > best.index) {
+                    best = (k, error, k == 0 ? a : mean)
+                }
+            }
+            return (best.index, best.baseline)
+        }
+    }
+
+    /// 0² + 1² + ... + n² (0 for n < 0).
+    private static func sumOfSquares(upTo n: Int) -> Int { n < 0 ? 0 : n * (n + 1) * (2 * n + 1) / 6 }
 
     // MARK: - False discovery rate
 

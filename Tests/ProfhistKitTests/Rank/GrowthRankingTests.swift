@@ -49,6 +49,34 @@ struct GrowthRankingTests {
         #expect(report.rows.allSatisfy { $0.significant && $0.regressedAt != nil })
     }
 
+    @Test("reading the candidates' rows by index seeks gives the report a scan of every row gives")
+    func seeksEqualScans() throws {
+        let configurations: [(String, (inout GrowthOptions) -> Void)] = [
+            ("default", { _ in }), ("--all", { $0.includeAll = true }),
+            ("shrink --all", { $0.growing = false; $0.includeAll = true }),
+            ("--by snapshot --all", { $0.axis = .snapshot; $0.includeAll = true }),
+            ("--all, 3 candidates", { $0.includeAll = true; $0.maximumCandidates = 3 }),
+            ("--all --limit 5", { $0.includeAll = true; $0.limit = 5 }),
+        ]
+        for (name, configure) in configurations {
+            let scanned = try Self.rank { configure(&$0); $0.keyedReads = .never }
+            let sought = try Self.rank { configure(&$0); $0.keyedReads = .always }
+            let automatic = try Self.rank(configure)
+            #expect(!scanned.rows.isEmpty, "\(name)")
+            for other in [sought, automatic] {
+                #expect(other.keysTested == scanned.keysTested, "\(name)")
+                #expect(other.rows.map(Self.fingerprint) == scanned.rows.map(Self.fingerprint), "\(name)")
+            }
+        }
+    }
+
+    /// Every number of a row, as bit patterns (NaN-safe, and -0 differs from 0).
+    static func fingerprint(_ row: GrowthRow) -> [String] {
+        [row.rank, Int(row.key)].map(String.init) + [row.leaf, row.stack, row.regressedAt ?? "-", "\(row.significant)"]
+            + ([row.first, row.last, row.slope, row.pValue, row.qValue, row.before, row.after, row.change, row.share] + row.series)
+            .map { String($0.bitPattern, radix: 16) }
+    }
+
     @Test("the fixed leak leads --order shrink, dated by its fix")
     func fixedLeak() throws {
         let report = try Self.rank { $0.growing = false }
