@@ -1,11 +1,11 @@
--- One snapshot's value of one metric for some stacks, in stack order (one primary-key seek per stack): what
--- `top` reads for a few stacks of many, where snapshot_values.sql would scan every row of the snapshot.
+-- One snapshot's value of one metric for some stacks, in stack order (one primary-key seek per stack; heap rows
+-- are keyed snapshot_id << 28 | stack_id): what `top` reads for a few stacks of many, where snapshot_values.sql
+-- would scan every row of the snapshot.
 -- Parameters: :snapshot (a snapshot id), :stacks (a JSON array of stack ids), :metric (as in snapshot_values.sql).
 -- Columns: stack_id, value.
 SELECT sa.stack_id, CASE :metric WHEN 'inuse_objects' THEN sa.inuse_objects ELSE sa.inuse_space END AS value
 FROM sample AS sa
-WHERE sa.snapshot_id = :snapshot
-    AND sa.stack_id IN (SELECT value FROM json_each(:stacks))
+WHERE sa.key IN (SELECT (:snapshot << 28) | value FROM json_each(:stacks))
     AND :metric IN ('inuse_space', 'inuse_objects')
 UNION ALL
 SELECT a.stack_id, CASE :metric WHEN 'alloc_objects' THEN a.alloc_objects ELSE a.alloc_space END
