@@ -32,6 +32,8 @@ let package = Package(
         ),
         // statfs(2)'s f_type, to tell a store on a network file system (Glibc's Swift module lacks <sys/vfs.h>).
         .target(name: "CFileSystem", path: "Sources/CFileSystem"),
+        // sqlite3_config (variadic, so not callable from Swift): the CLI puts SQLite in multi-thread mode.
+        .target(name: "CSQLiteConfig", path: "Sources/CSQLiteConfig", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "ProfhistKit",
             dependencies: [
@@ -48,6 +50,7 @@ let package = Package(
             name: "profhist",
             dependencies: [
                 "ProfhistKit",
+                "CSQLiteConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

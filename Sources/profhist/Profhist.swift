@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSQLiteConfig
 import Foundation
 import ProfhistKit
 
@@ -29,6 +30,13 @@ struct Profhist: ParsableCommand {
             QueryCommand.self, GcCommand.self,
         ]
     )
+
+    static func main() {
+        // Before any connection opens: SQLite without its per-call mutex (each connection is used by one thread
+        // at a time, through GRDB's queue). Reading 16 million sample rows takes 10-20% less time.
+        _ = profhist_sqlite_multithread()
+        main(nil)
+    }
 }
 
 enum ProfhistVersion {
