@@ -15,6 +15,8 @@ Set PROFHIST to use a given profhist binary instead of building `swift build -c 
 (the README's install command).
 """
 import argparse
+import csv
+import io
 import json
 import os
 import shutil
@@ -126,8 +128,9 @@ class Bench:
     # -- history: top and export ------------------------------------------------------------------------------
 
     def history(self, sizes, runs, jeprof_runs, per_build=5, n=14):
-        """Builds one store of max(sizes) snapshots (builds of `per_build` runs each; one path in 64 leaks from
-        build 10 on), copying it aside when it reaches each size; times `top` and `export` on each copy."""
+        """Builds one store of max(sizes) snapshots (builds of `per_build` runs each; one path in 64 leaks 16 more
+        objects in each build from build 10 on), copying it aside when it reaches each size; times `top` and
+        `export` on each copy, and counts the stacks `top` flags (regressed_at set) and how many of them leak."""
         rows = []
         db = os.path.join(self.work, "history.db")
         remove_store(db)
@@ -140,7 +143,7 @@ class Bench:
             files = []
             for r in range(per_build):
                 prefix = os.path.join(self.work, f"h-b{b}-r{r}")
-                files += self.dumps(n, seed=b * per_build + r + 100, count=1, leaked=max(0, b - 10), prefix=prefix)
+                files += self.dumps(n, seed=b * per_build + r + 100, count=1, leaked=16 * max(0, b - 9), prefix=prefix)
             for r, path in enumerate(files):
                 run(self.ingest_argv(db, f"b{b:04d}", [path], run_name=f"r{r}"))
             if b == 0:
@@ -163,10 +166,17 @@ class Bench:
         for size in sizes:
             copy = os.path.join(self.work, f"history-{size}.db")
             top = median_run([self.profhist, "top", "--db", copy], runs)
+            # What it found: the stacks with a change point (regressed_at), of all ranked, and how many of them are
+            # leaking paths (one path in 64 of branchy.c: its leaf frames are the l*_a branch all the way down).
+            _, _, csv_out = run([self.profhist, "top", "--db", copy, "--all", "--limit", "0", "--format", "csv"],
+                                stdout=subprocess.PIPE)
+            flagged = [r for r in csv.DictReader(io.StringIO(csv_out.decode())) if r["regressed_at"]]
+            leaking = sum(1 for r in flagged if "l0_a;l1_a;l2_a;l3_a;l4_a;l5_a" in r["stack"])
             # Every sample row of the history as CSV, to /dev/null: memory must not grow with the history.
             export = median_run([self.profhist, "export", "--db", copy, "--format", "csv", "--metric", "inuse_space"], 1)
             rows_count, sample_bytes = self.sample_bytes(copy)
             row = {"snapshots": size, "top_s": round(top[0], 3), "top_rss_mib": round(top[1], 1),
+                   "flagged": len(flagged), "flagged_leaking": leaking,
                    "export_s": round(export[0], 2), "export_rss_mib": round(export[1], 1),
                    "sample_rows": rows_count, "bytes_per_row": round(sample_bytes / rows_count, 2),
                    "store_mb": round(os.path.getsize(copy) / 1e6, 1)}
