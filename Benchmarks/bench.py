@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """profhist benchmarks, side by side with jeprof, on real jemalloc dumps of Benchmarks/corpus/branchy.c.
 
-    Benchmarks/bench.py                      # everything (about 20 minutes on a 2-core machine)
+    Benchmarks/bench.py                      # everything (about 45 minutes on a 2-core machine, most of it
+                                             # the corpus program writing 1,000 dumps of a growing leak)
     Benchmarks/bench.py --history 100        # a shorter history
     Benchmarks/bench.py --guard              # the CI regression guard (about 30 s): fails on a gross regression
 
@@ -266,8 +267,8 @@ def main():
         print("\n== top and export over a history of N=14 snapshots (5 runs per build), vs one jeprof --text --base ==")
         hist = bench.history(sizes, args.runs, args.jeprof_runs)
         results["history"] = hist
-        print(table(hist, ["snapshots", "top_s", "top_rss_mib", "jeprof_base_s", "ratio", "export_s",
-                           "export_rss_mib", "sample_rows", "bytes_per_row", "store_mb"]))
+        print(table(hist, ["snapshots", "top_s", "top_rss_mib", "jeprof_base_s", "ratio", "flagged", "flagged_leaking",
+                           "export_s", "export_rss_mib", "sample_rows", "bytes_per_row", "store_mb"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
