@@ -35,6 +35,9 @@ struct Profhist: ParsableCommand {
         // Before any connection opens: SQLite without its per-call mutex (each connection is used by one thread
         // at a time, through GRDB's queue). Reading 16 million sample rows takes 10-20% less time.
         _ = profhist_sqlite_multithread()
+        Store.upgradeNotice = { path, from, to in
+            printError("profhist: upgrading \(path) from schema version \(from) to \(to) (once; a large store takes a while)")
+        }
         main(nil)
     }
 }
