@@ -10,7 +10,7 @@ struct StatisticsShortcutTests {
     /// Series with the shapes that matter: zeros, constants, the shortest series, steps, ramps (at the start,
     /// in the middle, at the end), noise at several scales, ties, signed zeros, huge and tiny values.
     static var series: [[Double]] {
-        var generator = SplitMix(seed: 42)
+        var generator = SplitMix64(seed: 42)
         var all: [[Double]] = [[0, 0, 0], [5, 5, 5], [1, 2, 3], [3, 2, 1], [0, 0, 7], [0, -0.0, 0, -0.0, 1], [-0.0, 0, 0]]
         all.append(Array(repeating: 0, count: 10))
         all.append(Array(repeating: 123.456, count: 40))
@@ -27,7 +27,7 @@ struct StatisticsShortcutTests {
         for n in [3, 4, 5, 10, 37, 200, 400] {
             // Noise, integer noise (many ties), a noisy ramp from a late onset, a noisy step, multiplicative noise.
             all.append((0..<n).map { _ in generator.unit() * 1000 })
-            all.append((0..<n).map { _ in Double(generator.below(4)) })
+            all.append((0..<n).map { _ in Double(generator.next(below: 4)) })
             let onset = n / 3
             all.append((0..<n).map { i -> Double in (i < onset ? 0 : Double(i - onset) * 50) + generator.unit() * 300 })
             all.append((0..<n).map { i -> Double in (i < onset ? 100 : 900) + generator.unit() * 100 })
@@ -64,10 +64,10 @@ struct StatisticsShortcutTests {
 
     @Test("a shift's p-value computed apart equals the one computed with it")
     func shiftWithoutP() {
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMix64(seed: 7)
         for _ in 0..<200 {
-            let before = Statistics.Moments((0..<Int(generator.below(5))).map { _ in generator.unit() * 100 })
-            let after = Statistics.Moments((0..<Int(generator.below(5))).map { _ in generator.unit() * 100 + 30 })
+            let before = Statistics.Moments((0..<generator.next(below: 5)).map { _ in generator.unit() * 100 })
+            let after = Statistics.Moments((0..<generator.next(below: 5)).map { _ in generator.unit() * 100 + 30 })
             let floor = generator.unit() * 10
             let full = Statistics.shift(before: before, after: after, floorBefore: floor, degreesBefore: 4, floorAfter: floor, degreesAfter: .infinity)
             var statistic = Statistics.shiftStatistic(
@@ -79,7 +79,7 @@ struct StatisticsShortcutTests {
 
     @Test("the best split, with its p-value computed for the winner only, equals a search that computes every p")
     func bestSplit() {
-        var generator = SplitMix(seed: 3)
+        var generator = SplitMix64(seed: 3)
         var detector = ChangePointDetector()
         detector.samplingInterval = 512
         for y in Self.series where y.allSatisfy(\.isFinite) {
@@ -99,24 +99,4 @@ struct StatisticsShortcutTests {
             #expect(detector.bestSplit(points) == reference)
         }
     }
-}
-
-/// A small deterministic generator, so the series are the same in every run.
-struct SplitMix {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-
-    mutating func below(_ n: UInt64) -> UInt64 { next() % n }
 }

@@ -17,4 +17,9 @@ struct SplitMix64: RandomNumberGenerator {
     mutating func next(below bound: Int) -> Int {
         Int(next() % UInt64(bound))
     }
+
+    /// Uniform in [0, 1).
+    mutating func unit() -> Double {
+        Double(next() >> 11) / Double(1 << 53)
+    }
 }
