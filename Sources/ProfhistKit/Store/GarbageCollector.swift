@@ -197,11 +197,11 @@ public struct GarbageCollector {
                 UNION ALL
                 SELECT stack_id FROM task_sample WHERE snapshot_id NOT IN (SELECT id FROM temp._gc_snapshot);
 
-                -- A snapshot's heap sample rows are the key range id << 28 ... (id << 28) | 0xFFFFFFF (0004).
+                -- A snapshot's heap sample rows are one range of the sample key (SampleKey, migration 0004).
                 INSERT OR IGNORE INTO temp._gc_sampled
                 SELECT sa.stack_id, s.build_id
                 FROM snapshot AS s
-                JOIN sample AS sa ON sa.key BETWEEN s.id << 28 AND (s.id << 28) | 268435455
+                JOIN sample AS sa ON \(SampleKey.range(of: "s.id"))
                 WHERE s.build_id IN (SELECT id FROM temp._gc_thinned_build)
                     AND s.id NOT IN (SELECT id FROM temp._gc_snapshot);
                 INSERT OR IGNORE INTO temp._gc_sampled
@@ -287,16 +287,13 @@ public struct GarbageCollector {
         for id in files { try insert.execute(arguments: [id]) }
     }
 
-    /// The heap sample rows of snapshot `g.id`: a range of the sample table's integer key (migration 0004).
-    private static let sampleKeyRange = "sa.key BETWEEN g.id << 28 AND (g.id << 28) | 268435455"
-
     /// Each table `gc` counts, parents before children, with the SQL that selects its rows that go.
     private static let removedRows: [(table: String, sql: String)] = [
         ("build", "SELECT id FROM temp._gc_build"),
         ("run", "SELECT id FROM temp._gc_run"),
         ("snapshot", "SELECT id FROM temp._gc_snapshot"),
         ("snapshot_label", "SELECT 1 FROM snapshot_label WHERE snapshot_id IN (SELECT id FROM temp._gc_snapshot)"),
-        ("sample", "SELECT 1 FROM temp._gc_snapshot AS g JOIN sample AS sa ON \(Self.sampleKeyRange)"),
+        ("sample", "SELECT 1 FROM temp._gc_snapshot AS g JOIN sample AS sa ON \(SampleKey.range(of: "g.id"))"),
         ("sample_alloc", "SELECT 1 FROM sample_alloc WHERE snapshot_id IN (SELECT id FROM temp._gc_snapshot)"),
         ("task_sample", "SELECT 1 FROM task_sample WHERE snapshot_id IN (SELECT id FROM temp._gc_snapshot)"),
         ("snapshot_mapping", "SELECT 1 FROM snapshot_mapping WHERE snapshot_id IN (SELECT id FROM temp._gc_snapshot)"),
@@ -325,7 +322,7 @@ public struct GarbageCollector {
         try db.execute(
             sql: """
                 DELETE FROM sample
-                WHERE key IN (SELECT sa.key FROM temp._gc_snapshot AS g JOIN sample AS sa ON \(Self.sampleKeyRange));
+                WHERE key IN (SELECT sa.key FROM temp._gc_snapshot AS g JOIN sample AS sa ON \(SampleKey.range(of: "g.id")));
                 DELETE FROM sample_alloc WHERE snapshot_id IN (SELECT id FROM temp._gc_snapshot);
                 DELETE FROM task_sample WHERE snapshot_id IN (SELECT id FROM temp._gc_snapshot);
                 DELETE FROM snapshot_label WHERE snapshot_id IN (SELECT id FROM temp._gc_snapshot);

@@ -120,11 +120,12 @@ public struct HeapIngestor {
                 let (stackIDs, created) = try interner.stacks(merged.tree, at: merged.ends)
                 clock.lap("stacks")
                 let order = stackIDs.indices.sorted { stackIDs[$0] < stackIDs[$1] }
-                // Heap sample rows are keyed snapshot_id << 28 | stack_id (migration 0004).
-                guard snapshotID < 1 << 35, stackIDs.allSatisfy({ $0 < 1 << 28 }) else {
+                // Heap sample rows are keyed by SampleKey (migration 0004).
+                guard stackIDs.allSatisfy({ SampleKey.fits(snapshot: snapshotID, stack: $0) }) else {
                     throw StoreError.writeFailed(
                         path: store.path, source: path,
-                        reason: "snapshot id \(snapshotID) or a stack id is beyond the sample key's range (2^35 snapshots, 2^28 call sites)")
+                        reason: "snapshot id \(snapshotID) or a stack id is beyond the sample key's range (2^35 snapshots, 2^28 call "
+                            + "sites); this store is full: ingest into a new one (--db)")
                 }
                 let sampleInsert = try BatchInsert(db, "INSERT INTO sample (key, inuse_objects, inuse_space)", columns: 3)
                 let allocInsert = try RawStatement(
@@ -137,7 +138,7 @@ public struct HeapIngestor {
                     let stackID = stackIDs[index]
                     let values = merged.values[index]
                     try sampleInsert.append(
-                        snapshotID << 28 | stackID, HeapIngestor.rounded(values.inuseObjects), HeapIngestor.rounded(values.inuseBytes))
+                        SampleKey.key(snapshot: snapshotID, stack: stackID), HeapIngestor.rounded(values.inuseObjects), HeapIngestor.rounded(values.inuseBytes))
                     if values.allocObjects > 0 || values.allocBytes > 0 {
                         allocInsert.bind(1, snapshotID)
                         allocInsert.bind(2, stackID)

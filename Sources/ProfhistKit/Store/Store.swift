@@ -116,6 +116,17 @@ public final class Store: @unchecked Sendable {
         }
     }
 
+    /// Why a migration failed, in a user's terms where a migration checks a precondition (a NOT NULL insert into
+    /// a temporary `_NNNN_...` table), else SQLite's message.
+    static func upgradeFailure(_ error: Error) -> String {
+        let message = (error as? DatabaseError)?.message ?? "\(error)"
+        if message.contains("_0004_stack_ids_fit") {
+            return "its stack ids need more than 28 bits (over 268 million call sites), beyond the sample key of "
+                + "version 4; keep reading it with the profhist that wrote it, and ingest into a new store (--db)"
+        }
+        return message
+    }
+
     /// Applies each missing migration in its own immediate transaction; another process migrating at the same
     /// time is waited for, and the version is re-read inside the lock.
     private func migrate(upTo target: Int) throws {
@@ -130,7 +141,12 @@ public final class Store: @unchecked Sendable {
                             noticed = true
                             Store.upgradeNotice?(path, current, target)
                         }
-                        try db.execute(sql: migration.sql)
+                        do {
+                            try db.execute(sql: migration.sql)
+                        } catch {
+                            throw StoreError.upgradeFailed(
+                                path: path, version: current, migration: migration.name, reason: Store.upgradeFailure(error))
+                        }
                         try db.execute(sql: "PRAGMA user_version = \(migration.version)")
                     }
                     try db.execute(sql: "COMMIT")

@@ -18,6 +18,8 @@ public enum StoreError: LocalizedError, Equatable {
     case badParameter(String)
     /// A selection (build name, snapshot id) matches nothing.
     case noMatch(String)
+    /// Upgrading the schema failed; the store stays at `version` (every migration is its own transaction).
+    case upgradeFailed(path: String, version: Int, migration: String, reason: String)
     /// `gc` failed before its commit: nothing was removed.
     case gcFailed(path: String, reason: String)
     /// `gc` removed what it planned but could not compact the file (VACUUM needs the write lock and free disk
@@ -33,6 +35,9 @@ public enum StoreError: LocalizedError, Equatable {
                 + "upgrade profhist to read it"
         case .unreadable(let path, let reason):
             return "\(path): cannot open store: \(reason)"
+        case .upgradeFailed(let path, let version, let migration, let reason):
+            return "\(path): cannot upgrade the store past schema version \(version) (migration \(migration)): \(reason); "
+                + "the store is unchanged at version \(version)"
         case .writeFailed(let path, let source, let reason):
             return "\(source): not stored, \(path) is unchanged: \(reason)"
         case .networkFileSystem(let path, let fileSystem):

@@ -119,6 +119,12 @@ struct StoreTests {
             try Row.fetchAll(db, sql: "SELECT key, snapshot_id, stack_id, inuse_objects, inuse_space FROM sample ORDER BY key")
         }
         #expect(rows.map { $0[0] as Int64 } == [1 << 28 | 7, 2 << 28 | 268_435_455])
+        // The Swift side (ingest, gc) uses the same layout as the SQL files spell out.
+        #expect(rows.map { $0[0] as Int64 } == [SampleKey.key(snapshot: 1, stack: 7), SampleKey.key(snapshot: 2, stack: 268_435_455)])
+        #expect(!SampleKey.fits(snapshot: 1, stack: 268_435_456) && SampleKey.fits(snapshot: 1, stack: 268_435_455))
+        let migration = try #require(Store.migrations.first { $0.version == 4 }).sql
+        #expect(migration.contains(SampleKey.range(of: "s.id")))
+        #expect(try Store.query(named: "snapshot_values").contains(SampleKey.range(of: ":snapshot")))
         #expect(rows.map { [$0[1], $0[2], $0[3], $0[4]] as [Int64] } == [[1, 7, 2, 4096], [2, 268_435_455, 2, 4097]])
         // The views find a snapshot's rows by key range.
         #expect(try upgraded.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sample WHERE key BETWEEN 2 << 28 AND (2 << 28) | 268435455") } == 1)
@@ -128,7 +134,10 @@ struct StoreTests {
             _ = try Store(path: tooBig, create: false)
             Issue.record("a store with a stack id of 2^28 was migrated")
         } catch let error as StoreError {
-            #expect(error.localizedDescription.contains("_0004_stack_ids_fit"), "\(error.localizedDescription)")
+            #expect(error == .upgradeFailed(path: tooBig, version: 3, migration: "0004_sample_integer_key", reason: Store.upgradeFailure(
+                DatabaseError(resultCode: .SQLITE_CONSTRAINT, message: "NOT NULL constraint failed: _0004_stack_ids_fit.ok"))))
+            #expect(error.localizedDescription.contains("need more than 28 bits") && error.localizedDescription.contains("new store (--db)"),
+                    "\(error.localizedDescription)")
         }
         let after = try Store(path: tooBig, create: false, readOnly: true, migratingTo: 3)
         #expect(try after.storedSchemaVersion() == 3)
