@@ -42,6 +42,13 @@ public final class Store: @unchecked Sendable {
         self.path = path
         let exists = FileManager.default.fileExists(atPath: path)
         if !exists && !create { throw StoreError.missing(path: path) }
+        // A reader must not turn an empty file (a failed copy, a touch) into a store: SQLite would write a schema.
+        if exists && !create, let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber,
+            size.int64Value == 0
+        {
+            throw StoreError.unreadable(
+                path: path, reason: "empty file (0 bytes), not a profhist store; left as it is (an ingest creates a store)")
+        }
         var configuration = Configuration()
         configuration.busyMode = .timeout(Store.busyTimeout)
         configuration.foreignKeysEnabled = true
