@@ -104,9 +104,9 @@ struct CheckCommand: ParsableCommand {
         // A write error on standard output breaks the gate's 0/1/2 contract unless it is "could not decide".
         StandardStreams.onFailure = { error in
             TemporaryFileCleanup.removeAll()
-            if case .brokenPipe = error { exit(2) }
+            if case .brokenPipe = error { Foundation.exit(2) }
             StandardStreams.writeError("profhist: error: \(error.localizedDescription)")
-            exit(2)
+            Foundation.exit(2)
         }
         let report: CheckReport
         do {

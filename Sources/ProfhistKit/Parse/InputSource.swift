@@ -191,6 +191,7 @@ final class GzipInflater {
         }
         input.replaceSubrange(0..<initial.count, with: initial)
         inputCount = initial.count
+        stream.avail_in = UInt32(initial.count)
     }
 
     deinit { inflateEnd(&stream) }

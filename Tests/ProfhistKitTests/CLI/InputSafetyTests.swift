@@ -24,10 +24,10 @@ struct InputSafetyTests {
     func pipesAreReadOnce() throws {
         let set = try SharedDumps.c.get()
         let folder = try Fixtures.temporaryFolder()
-        // The default-sampled dump is larger than the 4 KiB format detection reads.
-        let dump = set.defaultSampled.path
+        // Larger than the 4 KiB format detection reads, so a second open of a pipe would miss data.
+        let dump = set.dumps1[0].path
         let size = try FileManager.default.attributesOfItem(atPath: dump)[.size] as? Int ?? 0
-        try #require(size > 8192, "the dump is \(size) bytes")
+        try #require(size > 4096, "the dump is \(size) bytes")
         let binary = set.program1.path
         let reference = folder.appendingPathComponent("file.db").path
         let direct = try Fixtures.profhist(["ingest", dump, "--build", "v1", "--binary", binary, "--db", reference])
@@ -60,10 +60,14 @@ struct InputSafetyTests {
         let set = try SharedDumps.c.get()
         let folder = try Fixtures.temporaryFolder()
         let gz = folder.appendingPathComponent("cut.heap.gz")
-        try Shell.run(#"gzip -c "\#(set.defaultSampled.path)" | head -c 2000 > "\#(gz.path)""#, in: folder)
+        // Cut in the middle of the data, and (second case) just before the last bytes of the trailer.
+        try Shell.run(#"gzip -c "\#(set.dumps1[0].path)" > "$D/full.gz"; head -c $(( $(stat -c %s "$D/full.gz") / 2 )) "$D/full.gz" > "\#(gz.path)""#, in: folder)
         let db = folder.appendingPathComponent("p.db").path
         let result = try Fixtures.profhist(["ingest", gz.path, "--build", "v1", "--db", db])
         #expect(result.status == 1 && result.stderr.contains(gz.path) && result.stderr.contains("gzip"), "\(result.stderr)")
+        try Shell.run(#"head -c $(( $(stat -c %s "$D/full.gz") - 6 )) "$D/full.gz" > "\#(gz.path)""#, in: folder)
+        let trailer = try Fixtures.profhist(["ingest", gz.path, "--build", "v1", "--db", db])
+        #expect(trailer.status == 1 && trailer.stderr.contains("gzip data ends early"), "\(trailer.stderr)")
         #expect(!FileManager.default.fileExists(atPath: db))
     }
 

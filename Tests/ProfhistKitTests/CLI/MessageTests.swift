@@ -41,7 +41,7 @@ struct MessageTests {
         let kind = try Fixtures.profhist(["snapshots", "--kind", "bogus", "--db", db])
         #expect(kind.status == 64 && kind.stderr.contains("--kind"), "\(kind.stderr)")
         let empty = folder.appendingPathComponent("empty.db").path
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         for command in [["snapshots"], ["builds"], ["top"], ["export"], ["gc", "--dry-run"]] {
             let result = try Fixtures.profhist(command + ["--db", empty])
             #expect(result.status == 1 && result.stderr.contains("empty file (0 bytes)"), "\(command): \(result.stderr)")
@@ -68,8 +68,11 @@ struct MessageTests {
             #expect(table.status == 0)
             #expect(!table.stdout.contains("\u{1B}") && !table.stdout.contains("\u{202E}"), "\(command)")
             #expect(!table.stdout.split(separator: "\n").contains { $0.hasPrefix("fake row") }, "\(command): \(table.stdout)")
-            #expect(table.stdout.contains(#"v1\nfake row\u{1b}[31mred\u{202e}txet"#), "\(command): \(table.stdout)")
+            // Escaped (then cut to the column's width).
+            #expect(table.stdout.contains(#"v1\nfake row\"#), "\(command): \(table.stdout)")
         }
+        let wide = try Fixtures.profhist(["query", "list_builds", "--db", db])
+        #expect(wide.stdout.contains(#"v1\nfake row\u{1b}[31mred\u{202e}txet"#), "\(wide.stdout)")
         let csv = try Fixtures.profhist(["snapshots", "--format", "jsonl", "--db", db])
         let labels = csv.stdout.split(separator: "\n").compactMap { line -> String? in
             let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
