@@ -91,11 +91,13 @@ struct OutputSafetyTests {
         let folder = try Fixtures.temporaryFolder()
         _ = try Self.store(in: folder)
         let commands = [
-            "builds", "snapshots", "snapshots --format csv", "export", "export --format json", "export --format folded", "top",
-            "top --format csv", "query list_snapshots", "query --list", "show 1", "gc --dry-run", "diff --base v1 --target v1",
+            #"show "$P_STACK""#, "builds", "snapshots", "snapshots --format csv", "export", "export --format json", "export --format folded", "top",
+            "top --format csv", "query list_snapshots", "query --list", "gc --dry-run", "diff --base v1 --target v1",
         ]
+        let export = try Fixtures.profhist(["export", "--format", "csv", "--db", folder.appendingPathComponent("p.db").path])
+        let stackID = export.stdout.split(separator: "\n").dropFirst().first?.split(separator: ",").dropFirst(5).first.map(String.init) ?? "1"
         for command in commands {
-            let result = try Shell.run(#""$P" \#(command) --db "$D/p.db" > /dev/full"#, in: folder)
+            let result = try Shell.run(#""$P" \#(command) --db "$D/p.db" > /dev/full"#, in: folder, environment: ["P_STACK": stackID])
             #expect(result.status == 1, "\(command): exit \(result.status) \(result.stderr)")
             #expect(Shell.errorLines(result.stderr).count == 1, "\(command): \(result.stderr)")
             #expect(result.stderr.contains("no space left on device"), "\(command): \(result.stderr)")
@@ -150,7 +152,7 @@ struct OutputSafetyTests {
             """
             unshare --mount bash -c '
               mkdir -p "$D/full" && mount -t tmpfs -o size=64k none "$D/full"
-              head -c 56k /dev/zero > "$D/full/pad" 2>/dev/null
+              cat /dev/zero > "$D/full/pad" 2>/dev/null
               "$P" export --format csv --output "$D/full/out.csv" --db "$D/p.db"; echo "export $?"
               "$P" check --db "$D/p.db" --summary "$D/full/summary.md" > /dev/null; echo "check $?"
               "$P" snapshots --db "$D/p.db" > "$D/full/table.txt"; echo "snapshots $?"
@@ -169,9 +171,9 @@ struct OutputSafetyTests {
     @Test("SIGINT, SIGTERM, SIGHUP and SIGPIPE during export --output remove its temporary file")
     func signalsRemoveTemporaryFile() throws {
         let folder = try Fixtures.temporaryFolder()
-        // A store whose export takes long enough to be interrupted: 4,098 stacks.
+        // A store whose export takes long enough to be interrupted: 1,026 stacks.
         let program = try Fixtures.buildBranchy(in: folder)
-        let dumps = try Fixtures.runBranchy(program, levels: 12, seed: 1, prefix: folder.appendingPathComponent("b"), dumps: 2)
+        let dumps = try Fixtures.runBranchy(program, levels: 10, seed: 1, prefix: folder.appendingPathComponent("b"), dumps: 2)
         let db = folder.appendingPathComponent("p.db").path
         let ingest = try Fixtures.profhist(["ingest"] + dumps.map(\.path) + ["--build", "v1", "--binary", program.path, "--db", db])
         try #require(ingest.status == 0, "\(ingest.stderr)")
@@ -180,13 +182,19 @@ struct OutputSafetyTests {
             for attempt in 0..<20 where interrupted < 2 {
                 let output = folder.appendingPathComponent("out-\(signal)-\(attempt).json")
                 let process = Process()
-                process.executableURL = Fixtures.profhistExecutable
-                process.arguments = ["export", "--format", "json", "--output", output.path, "--db", db]
+                // The test runner may leave these signals ignored, and an ignored signal stays ignored (nohup's
+                // SIGHUP must): env gives profhist their default dispositions, then execs it (same pid).
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                process.arguments = [
+                    "--default-signal=INT,TERM,HUP,PIPE", Fixtures.profhistExecutable.path,
+                    "export", "--format", "json", "--output", output.path, "--db", db,
+                ]
                 process.standardError = FileHandle.nullDevice
                 try process.run()
                 let temporary = folder.appendingPathComponent(".\(output.lastPathComponent).\(process.processIdentifier).tmp").path
-                // Signal as soon as the temporary file exists (or the process has ended).
+                // Give env a moment to exec profhist (a signal to env itself proves nothing).
                 while process.isRunning && !FileManager.default.fileExists(atPath: temporary) { usleep(200) }
+                usleep(20_000)
                 kill(process.processIdentifier, signal)
                 process.waitUntilExit()
                 if process.terminationReason == .uncaughtSignal && process.terminationStatus == signal {
