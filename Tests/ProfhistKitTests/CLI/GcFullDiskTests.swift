@@ -15,17 +15,18 @@ struct GcFullDiskTests {
         let program = try Fixtures.buildBranchy(in: folder)
         let db = folder.appendingPathComponent("p.db").path
         for build in 1...4 {
-            let dumps = try Fixtures.runBranchy(program, levels: 11, seed: build, prefix: folder.appendingPathComponent("b\(build)"), dumps: 2)
+            let dumps = try Fixtures.runBranchy(program, levels: 12, seed: build, prefix: folder.appendingPathComponent("b\(build)"), dumps: 2)
             let result = try Fixtures.profhist(["ingest"] + dumps.map(\.path) + ["--build", "v\(build)", "--binary", program.path, "--db", db])
             try #require(result.status == 0, "\(result.stderr)")
         }
         let size = try FileManager.default.attributesOfItem(atPath: db)[.size] as? Int ?? 0
         try #require(size > 1 << 20, "store of \(size) bytes")
-        // The store on a tmpfs with 64 KiB to spare: deleting three of four builds needs far more WAL than that.
+        // The store on a tmpfs filled to 64 KiB of spare room: deleting three of four builds needs far more WAL than
+        // that. Then the filler goes, leaving room for the deletion and the VACUUM.
         let result = try Shell.run(
             """
             unshare --mount bash -c '
-              mkdir -p "$D/small" && mount -t tmpfs -o size=\(size / 1024 + 192)k none "$D/small"
+              mkdir -p "$D/small" && mount -t tmpfs -o size=\(3 * size / 1024 + 2048)k none "$D/small"
               cp "$D/p.db" "$D/small/p.db"
               avail=$(df --output=avail -k "$D/small" | tail -1)
               head -c $(( (avail - 64) * 1024 )) /dev/zero > "$D/small/pad" 2>/dev/null
@@ -47,7 +48,8 @@ struct GcFullDiskTests {
             // Refused: the store is as it was, the message says what is needed, and nothing claims a removal.
             #expect(lines.contains("snapshots 8"), "\(log)")
             #expect(result.stderr.contains("the disk is full") && result.stderr.contains("is free"), "\(log)")
-            #expect(!result.stderr.contains("removed 3 builds"), "\(log)")
+            let keep = result.stderr.components(separatedBy: "--- bare").first ?? ""
+            #expect(!keep.contains("removed 3 builds"), "\(log)")
         } else {
             #expect(lines.contains("gc-keep 0") && lines.contains("snapshots 2"), "\(log)")
         }
