@@ -114,6 +114,8 @@ struct CheckCommand: ParsableCommand {
                 printError("profhist: check: no store at \(store.path): nothing to compare (exit 2)")
                 throw ExitCode(2)
             }
+            // Asked before the store opens (see IngestInFlight on descriptors and SQLite's locks).
+            let ingesting = IngestInFlight.isActive(storePath: store.path)
             let opened = try store.openForReading()
             var options = CheckOptions()
             options.build = build
@@ -133,7 +135,14 @@ struct CheckCommand: ParsableCommand {
             filter.run = runName
             filter.labels = labels
             let check = GrowthCheck(filter: filter, options: options)
-            report = try opened.queue.read { db in try check.run(db) }
+            var judged = try opened.queue.read { db in try check.run(db) }
+            if ingesting {
+                let note = "an ingest into this store was in progress: the judged build (\(judged.target)) may be "
+                    + "incomplete; run check again when the ingest has ended"
+                printError("profhist: check: warning: \(note)")
+                judged.caveat = judged.caveat.map { $0 + "; " + note } ?? note
+            }
+            report = judged
         } catch let error as ExitCode {
             throw error
         } catch {

@@ -106,6 +106,8 @@ struct IngestCommand: ParsableCommand {
             openStore: {
                 if let opened { return opened }
                 let created = try Store(path: path, create: true)
+                // Before the first write: `check` sees that this store has an ingest in flight.
+                IngestInFlight.mark(storePath: path)
                 opened = created
                 return created
             }, binaries: candidates, llvm: llvm)

@@ -81,4 +81,36 @@ struct MessageTests {
         #expect(labels.count == 2 && Set(labels).count == 2, "\(labels)")
         #expect(labels.contains("k=a%2Cx%3Dy") && labels.contains { $0.split(separator: ",").count == 2 }, "\(labels)")
     }
+
+    @Test("check during an ingest says the judged build may be incomplete; after it, it does not")
+    func checkDuringIngest() throws {
+        let set = try SharedDumps.c.get()
+        let folder = try Fixtures.temporaryFolder()
+        let db = folder.appendingPathComponent("p.db").path
+        for (index, dump) in set.dumps1.enumerated() {
+            let result = try Fixtures.profhist(["ingest", dump.path, "--build", "v1", "--run", "r\(index)", "--binary", set.program1.path, "--db", db])
+            try #require(result.status == 0, "\(result.stderr)")
+        }
+        // Build v2: its first file is stored, the second (a FIFO) holds the ingest open until the test lets go.
+        let result = try Shell.run(
+            """
+            mkfifo "$D/second.heap"
+            exec 3<>"$D/second.heap"
+            "$P" ingest "\(set.dumps2[0].path)" "$D/second.heap" --build v2 --run r9 --binary "\(set.program2.path)" --db "$D/p.db" 2>/dev/null 3>&- &
+            ingest=$!
+            for i in $(seq 100); do "$P" snapshots --build v2 --format csv --db "$D/p.db" | grep -q v2 && break; sleep 0.1; done
+            "$P" check --db "$D/p.db" > "$D/during.txt" 2> "$D/during.err" 3>&-; echo "during $?"
+            cat "\(set.dumps2[1].path)" >&3
+            exec 3>&-
+            wait $ingest; echo "ingest $?"
+            "$P" check --db "$D/p.db" > "$D/after.txt" 2> "$D/after.err"; echo "after $?"
+            """, in: folder)
+        #expect(result.stdout.contains("ingest 0"), "\(result.stdout) \(result.stderr)")
+        let during = try String(contentsOf: folder.appendingPathComponent("during.err"), encoding: .utf8)
+        let duringReport = try String(contentsOf: folder.appendingPathComponent("during.txt"), encoding: .utf8)
+        #expect(during.contains("an ingest into this store was in progress") && during.contains("(v2)"), "\(during)")
+        #expect(duringReport.contains("may be incomplete"), "\(duringReport)")
+        let after = try String(contentsOf: folder.appendingPathComponent("after.err"), encoding: .utf8)
+        #expect(!after.contains("in progress"), "\(after)")
+    }
 }
