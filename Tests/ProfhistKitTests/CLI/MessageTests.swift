@@ -43,8 +43,9 @@ struct MessageTests {
         let empty = folder.appendingPathComponent("empty.db").path
         _ = FileManager.default.createFile(atPath: empty, contents: Data())
         for command in [["snapshots"], ["builds"], ["top"], ["export"], ["gc", "--dry-run"]] {
+            // Read as an empty store (a writer may be between its open and its first commit), never written.
             let result = try Fixtures.profhist(command + ["--db", empty])
-            #expect(result.status == 1 && result.stderr.contains("empty file (0 bytes)"), "\(command): \(result.stderr)")
+            #expect(result.status == 0, "\(command): \(result.stderr)")
             let size = try FileManager.default.attributesOfItem(atPath: empty)[.size] as? Int
             #expect(size == 0, "\(command) wrote into the empty file")
             #expect(!FileManager.default.fileExists(atPath: empty + "-wal"))
