@@ -33,12 +33,15 @@ let package = Package(
         // statfs(2)'s f_type, to tell a store on a network file system (Glibc's Swift module lacks <sys/vfs.h>).
         .target(name: "CFileSystem", path: "Sources/CFileSystem"),
         // sqlite3_config (variadic, so not callable from Swift): the CLI puts SQLite in multi-thread mode.
+        // zlib's inflate, for gzip-compressed input (see Sources/CZlib/shim.h for why not a Swift package).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "CSQLiteConfig", path: "Sources/CSQLiteConfig", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "ProfhistKit",
             dependencies: [
                 "CDemangle",
                 "CFileSystem",
+                "CZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for the few hot insert loops of an ingest (see RawStatement).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),

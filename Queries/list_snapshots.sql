@@ -1,7 +1,7 @@
 -- Snapshots in time order, with build, run, labels and totals.
 -- Parameters: :kind ('heap', 'tasks' or NULL for all), :build (a build name or NULL for all).
 -- Columns: id, kind, build, run, taken_at (RFC 3339 UTC), total (in-use bytes for heap, live tasks for tasks),
---   total_objects, stacks, format, sample_period, labels (k=v joined by ','), source.
+--   total_objects, stacks, format, sample_period, labels (k=v joined by ','; '%', ',' and '=' in keys and values as %25, %2C, %3D), source.
 SELECT
     s.id,
     s.kind,
@@ -14,7 +14,9 @@ SELECT
     s.format,
     s.sample_period,
     (
-        SELECT group_concat(k.value || '=' || v.value, ',')
+        -- '%', ',' and '=' inside a key or value are percent-encoded, so 'k=a%2Cx%3Dy' (one label) differs from
+        -- 'k=a,x=y' (two).
+        SELECT group_concat(replace(replace(replace(k.value, '%', '%25'), ',', '%2C'), '=', '%3D') || '=' || replace(replace(replace(v.value, '%', '%25'), ',', '%2C'), '=', '%3D'), ',')
         FROM snapshot_label AS l
         JOIN string AS k ON k.id = l.key_id
         JOIN string AS v ON v.id = l.value_id

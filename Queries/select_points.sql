@@ -4,7 +4,7 @@
 --   :labels (a JSON array of 'key=value' texts that must all be present, or NULL), :builds (a JSON array of
 --   build names, or NULL for all), :snapshot (one snapshot id, or NULL).
 -- Columns: snapshot_id, build_id, build, position, run_id, run, taken_at (epoch ms), total, total_objects, sample_period,
---   labels (k=v joined by ',').
+--   labels (k=v joined by ','; '%', ',' and '=' in keys and values as %25, %2C, %3D).
 SELECT
     s.id AS snapshot_id,
     s.build_id,
@@ -17,7 +17,9 @@ SELECT
     s.total_objects,
     s.sample_period,
     (
-        SELECT group_concat(k.value || '=' || v.value, ',')
+        -- '%', ',' and '=' inside a key or value are percent-encoded, so 'k=a%2Cx%3Dy' (one label) differs from
+        -- 'k=a,x=y' (two).
+        SELECT group_concat(replace(replace(replace(k.value, '%', '%25'), ',', '%2C'), '=', '%3D') || '=' || replace(replace(replace(v.value, '%', '%25'), ',', '%2C'), '=', '%3D'), ',')
         FROM snapshot_label AS l
         JOIN string AS k ON k.id = l.key_id
         JOIN string AS v ON v.id = l.value_id

@@ -15,19 +15,14 @@ public enum InputFormat: String, CaseIterable, Sendable {
     /// Detects the format of the file at `path` from its first bytes.
     /// - Throws: `InputError` when the file cannot be read, is empty, or is in no known format.
     public static func detect(path: String) throws -> InputFormat {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            if FileManager.default.fileExists(atPath: path) {
-                throw InputError.cannotOpen(path: path, reason: "permission denied")
-            }
-            throw InputError.cannotOpen(path: path, reason: "no such file")
-        }
-        defer { try? handle.close() }
-        let prefix: Data
-        do {
-            prefix = try handle.read(upToCount: 4096) ?? Data()
-        } catch {
-            throw InputError.cannotOpen(path: path, reason: error.localizedDescription)
-        }
+        try detect(InputSource.open(path: path))
+    }
+
+    /// Detects the format of `input` from its first bytes, which stay in `input` for the parser: a pipe is read once.
+    /// - Throws: `InputError` when the input cannot be read, is empty, or is in no known format.
+    public static func detect(_ input: InputSource) throws -> InputFormat {
+        let path = input.path
+        let prefix = Data(try input.peek(4096))
         if prefix.isEmpty { throw InputError.empty(path: path) }
         if JemallocHeapParser.recognizes(prefix) { return .jemalloc }
         if ConsoleRecordingParser.recognizes(prefix) { return .recording }
@@ -69,7 +64,17 @@ public struct IngestPipeline {
     /// - Throws: `InputError` for a bad file (nothing written), `StoreError` for a store failure (nothing written).
     public func ingest(path: String, format: InputFormat, options: IngestOptions) throws -> Report {
         let started = Date()
-        let detected = format == .auto ? try InputFormat.detect(path: path) : format
+        let input = try InputSource.open(path: path)
+        defer { input.close() }
+        let detected = format == .auto ? try InputFormat.detect(input) : format
+        var options = options
+        if options.takenAt == nil {
+            // The file's time: refused when far in the future (a wrong clock would make it the newest snapshot for good).
+            let time = input.modificationTime ?? Int64(Date().timeIntervalSince1970 * 1000)
+            try TimeCheck.refuseFuture(time, path: path, source: "modification time")
+            options.takenAt = time
+            options.takenAtIsDefault = true
+        }
         switch detected {
         case .auto, .jemalloc:
             progress?("\(path): parsing")
@@ -77,7 +82,7 @@ public struct IngestPipeline {
             // A --binary with DWARF will need llvm-symbolizer: start it now, so loading LLVM overlaps the parse.
             let prestarted = binaries.contains { $0.elf.hasDebugInfo } ? llvm?.prestart() : nil
             defer { prestarted?.cancel() }
-            let parsed = try JemallocHeapParser().parse(path: path)
+            let parsed = try JemallocHeapParser().parse(input: input)
             clock.lap("parse")
             let store = try openStore()
             let ingestor = HeapIngestor(store: store, plumbing: plumbing)
@@ -100,15 +105,15 @@ public struct IngestPipeline {
                 format: parsed.dump.format.rawValue, kind: "heap")
         case .console:
             progress?("\(path): reading the console stream")
-            let parsed = try TokioConsoleParser().parse(path: path)
+            let parsed = try TokioConsoleParser().parse(input: input)
             return try storeTasks(parsed.snapshot, digest: parsed.digest, byteCount: parsed.byteCount, path: path, options: options, started: started)
         case .taskdump:
             progress?("\(path): reading the task dump")
-            let parsed = try TaskDumpParser().parse(path: path)
+            let parsed = try TaskDumpParser().parse(input: input)
             return try storeTasks(parsed.snapshot, digest: parsed.digest, byteCount: parsed.byteCount, path: path, options: options, started: started)
         case .recording:
             progress?("\(path): replaying the recording")
-            let parsed = try ConsoleRecordingParser().parse(path: path)
+            let parsed = try ConsoleRecordingParser().parse(input: input)
             return try storeTasks(parsed.snapshot, digest: parsed.digest, byteCount: parsed.byteCount, path: path, options: options, started: started)
         }
     }
@@ -116,6 +121,9 @@ public struct IngestPipeline {
     private func storeTasks(
         _ snapshot: TaskSnapshot, digest: String, byteCount: Int, path: String, options: IngestOptions, started: Date
     ) throws -> Report {
+        if options.takenAtIsDefault, let time = snapshot.takenAt {
+            try TimeCheck.refuseFuture(time, path: path, source: "time in the data")
+        }
         let store = try openStore()
         let ingestor = TaskIngestor(store: store, plumbing: plumbing)
         let outcome = try ingestor.store(snapshot, digest: digest, byteCount: byteCount, path: path, options: options)
@@ -141,6 +149,6 @@ struct PhaseClock {
     func report(_ path: String) {
         guard PhaseClock.enabled else { return }
         let text = laps.map { "\($0.0) \(String(format: "%.1f", $0.1)) ms" }.joined(separator: ", ")
-        FileHandle.standardError.write(Data("timings: \(path): \(text)\n".utf8))
+        StandardStreams.writeError("timings: \(path): \(text)")
     }
 }

@@ -10,9 +10,9 @@ enum CheckFormat: String, CaseIterable, ExpressibleByArgument {
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Fail when the newest build's memory grows: a CI gate, with a Markdown summary.",
+        abstract: "Fail when the last ingested build's memory grows: a CI gate, with a Markdown summary.",
         discussion: """
-            Compares the newest build (or --build) with the builds before it, using top's statistics: a stack \
+            Compares the build ingested last (or --build) with the builds before it, using top's statistics: a stack \
             fails when a significant rise begins at that build and it grows by at least --max-growth and \
             --max-growth-pct of its previous level. Several runs per build (--run at ingest) strengthen the test.
 
@@ -20,7 +20,7 @@ struct CheckCommand: ParsableCommand {
             lists it. A leak that grows again fails again. Accepted growth (--accept, --accept-file) is listed but \
             does not fail.
 
-              profhist check                                   # the newest build against the 10 before it
+              profhist check                                   # the build ingested last against the 10 before it
               profhist check --build "$GIT_SHA" --summary "$GITHUB_STEP_SUMMARY"
               profhist check --accept 79 --accept leaf:warm_cache
 
@@ -32,7 +32,7 @@ struct CheckCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The build to judge (default: the newest).", valueName: "name"))
+    @Option(name: .long, help: ArgumentHelp("The build to judge (default: the build ingested last, whatever its time).", valueName: "name"))
     var build: String?
 
     @Option(name: .long, help: ArgumentHelp("Compare with the builds from this one on (default: the last --last builds).", valueName: "name"))
@@ -101,12 +101,21 @@ struct CheckCommand: ParsableCommand {
     }
 
     func run() throws {
+        // A write error on standard output breaks the gate's 0/1/2 contract unless it is "could not decide".
+        StandardStreams.onFailure = { error in
+            TemporaryFileCleanup.removeAll()
+            if case .brokenPipe = error { Foundation.exit(2) }
+            StandardStreams.writeError("profhist: error: \(error.localizedDescription)")
+            Foundation.exit(2)
+        }
         let report: CheckReport
         do {
             guard FileManager.default.fileExists(atPath: store.path) else {
                 printError("profhist: check: no store at \(store.path): nothing to compare (exit 2)")
                 throw ExitCode(2)
             }
+            // Asked before the store opens (see IngestInFlight on descriptors and SQLite's locks).
+            let ingesting = IngestInFlight.isActive(storePath: store.path)
             let opened = try store.openForReading()
             var options = CheckOptions()
             options.build = build
@@ -126,7 +135,14 @@ struct CheckCommand: ParsableCommand {
             filter.run = runName
             filter.labels = labels
             let check = GrowthCheck(filter: filter, options: options)
-            report = try opened.queue.read { db in try check.run(db) }
+            var judged = try opened.queue.read { db in try check.run(db) }
+            if ingesting {
+                let note = "an ingest into this store was in progress: the judged build (\(judged.target)) may be "
+                    + "incomplete; run check again when the ingest has ended"
+                printError("profhist: check: warning: \(note)")
+                judged.caveat = judged.caveat.map { $0 + "; " + note } ?? note
+            }
+            report = judged
         } catch let error as ExitCode {
             throw error
         } catch {
@@ -134,18 +150,19 @@ struct CheckCommand: ParsableCommand {
             throw ExitCode(2)
         }
         switch format {
-        case .text: print(CheckSummary.text(report), terminator: "")
-        case .markdown: print(CheckSummary.markdown(report), terminator: "")
-        case .json: print(CheckCommand.json(report))
+        case .text: StandardStreams.write(CheckSummary.text(report))
+        case .markdown: StandardStreams.write(CheckSummary.markdown(report))
+        case .json: StandardStreams.write(CheckCommand.json(report) + "\n")
         }
         if let summary {
-            let text = CheckSummary.markdown(report)
-            if let handle = FileHandle(forWritingAtPath: summary) {
-                handle.seekToEndOfFile()
-                handle.write(Data(text.utf8))
-                try? handle.close()
-            } else if !FileManager.default.createFile(atPath: summary, contents: Data(text.utf8)) {
-                printError("profhist: warning: cannot write the summary to \(summary)")
+            // The summary is part of the gate: a summary that cannot be written is "could not decide" (2).
+            do {
+                let file = try OutputFile(path: summary, protecting: store.path, append: true)
+                file.write(CheckSummary.markdown(report))
+                try file.commit()
+            } catch {
+                printError("profhist: error: \(Store.describe(error))")
+                throw ExitCode(2)
             }
         }
         switch report.verdict {

@@ -63,7 +63,8 @@ struct GcCommand: ParsableCommand {
             var compaction: Compaction?
             var compactError: Error?
             if !dryRun {
-                do { compaction = try collector.compact() } catch { compactError = error }
+                let removed = report.counts.contains { $0.removed > 0 }
+                do { compaction = try collector.compact(removedRows: removed) } catch { compactError = error }
             }
             let writer = RowWriter(
                 format: output.format, columns: [Column("item"), Column("removed", .number), Column("kept", .number)],

@@ -69,7 +69,9 @@ struct IngestCommand: ParsableCommand {
     func validate() throws {
         if build.isEmpty { throw ValidationError("--build must not be empty") }
         if let at, Timestamp.parse(at) == nil {
-            throw ValidationError("--at '\(at)' is not an RFC 3339 time (e.g. 2026-01-02T00:10:00Z)")
+            throw ValidationError(
+                "--at '\(at)' is not a valid RFC 3339 time: expected e.g. 2026-01-02T00:10:00Z, a real calendar date, "
+                    + "hours 00-23, minutes and seconds 00-59, an offset within ±23:59, a year 0001-9999")
         }
         for label in labels {
             guard let equals = label.firstIndex(of: "="), equals != label.startIndex else {
@@ -104,12 +106,14 @@ struct IngestCommand: ParsableCommand {
             openStore: {
                 if let opened { return opened }
                 let created = try Store(path: path, create: true)
+                // Before the first write: `check` sees that this store has an ingest in flight.
+                IngestInFlight.mark(storePath: path)
                 opened = created
                 return created
             }, binaries: candidates, llvm: llvm)
         if !quiet && isatty(2) != 0 {
             pipeline.progress = { text in
-                FileHandle.standardError.write(Data(("\r\u{1B}[K" + text + "…").utf8))
+                StandardStreams.writeErrorRaw("\r\u{1B}[K" + text + "…")
             }
         }
         let options = IngestOptions(
@@ -123,7 +127,7 @@ struct IngestCommand: ParsableCommand {
             let prefix = files.count > 1 ? "[\(index + 1)/\(files.count)] " : ""
             do {
                 let report = try pipeline.ingest(path: file, format: format, options: options)
-                if pipeline.progress != nil { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+                if pipeline.progress != nil { StandardStreams.writeErrorRaw("\r\u{1B}[K") }
                 for warning in report.warnings { printError("profhist: warning: \(warning)") }
                 guard !quiet else { continue }
                 switch report.outcome {
@@ -138,7 +142,7 @@ struct IngestCommand: ParsableCommand {
                     printError("\(prefix)\(file): already stored as snapshot \(existing); skipped")
                 }
             } catch {
-                if pipeline.progress != nil { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+                if pipeline.progress != nil { StandardStreams.writeErrorRaw("\r\u{1B}[K") }
                 failures += 1
                 _ = fail(error)
             }

@@ -14,6 +14,10 @@ struct SnapshotsCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        if let kind, kind != "heap" && kind != "tasks" { throw ValidationError("--kind must be heap or tasks, not '\(kind)'") }
+    }
+
     func run() throws {
         try reportingErrors {
             try Reports.snapshots(try store.openForReading(), kind: kind, build: build, format: output.format, headers: output.headers)
@@ -105,7 +109,7 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .customLong("by"), help: ArgumentHelp("Rows of the --wide table.", valueName: "build|snapshot"))
     var axis: PointAxis = .build
 
-    @Option(name: .long, help: ArgumentHelp("Write to this file (atomically: a temporary file renamed at the end).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("Write to this file (a regular file atomically: a temporary file renamed at the end; a device or FIFO directly; never the store).", valueName: "path"))
     var output: String?
 
     @Flag(name: .customLong("no-headers"), help: "Leave out the header row.")
@@ -128,9 +132,9 @@ struct ExportCommand: ParsableCommand {
             export.metrics = series.metric.map { [$0] }
             export.grouping = series.group
             export.headers = !noHeaders
-            let file = try output.map { try AtomicFileSink(path: $0) }
+            let file = try output.map { try OutputFile(path: $0, protecting: store.path) }
             let sink: (String) -> Void = { text in
-                if let file { file.write(text) } else { FileHandle.standardOutput.write(Data(text.utf8)) }
+                if let file { file.write(text) } else { StandardStreams.write(text) }
             }
             do {
                 try opened.queue.read { db in

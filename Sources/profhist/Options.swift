@@ -53,8 +53,10 @@ struct OutputOptions: ParsableArguments {
 
 /// Prints `profhist: error: ...` and exits 1: the convention for bad input and failed commands.
 func fail(_ error: Error) -> ExitCode {
+    // A reader that went away (EPIPE on a FIFO or pipe given as --output) ends the command quietly.
+    if case .brokenPipe = error as? OutputError { return ExitCode.failure }
     let message = Store.describe(error)
-    FileHandle.standardError.write(Data("profhist: error: \(message)\n".utf8))
+    StandardStreams.writeError("profhist: error: \(message)")
     return ExitCode.failure
 }
 
@@ -72,5 +74,5 @@ func reportingErrors(_ body: () throws -> Void) throws {
 }
 
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    StandardStreams.writeError(text)
 }

@@ -32,6 +32,8 @@ struct Profhist: ParsableCommand {
     )
 
     static func main() {
+        // First: with stderr closed (2>&-) the store or an output file could otherwise become descriptor 2.
+        StandardStreams.secureDescriptors()
         // Before any connection opens: SQLite without its per-call mutex (each connection is used by one thread
         // at a time, through GRDB's queue). Reading 16 million sample rows takes 10-20% less time.
         _ = profhist_sqlite_multithread()

@@ -252,7 +252,7 @@ struct DiffCommand: ParsableCommand {
                 for row in result.rows.sorted(by: { $0.key < $1.key }) where row.base.rounded() != 0 || row.target.rounded() != 0 {
                     out += "\(row.stack) \(Int64(row.base.rounded())) \(Int64(row.target.rounded()))\n"
                 }
-                FileHandle.standardOutput.write(Data(out.utf8))
+                StandardStreams.write(out)
                 return
             }
             let output = (format: format.rowFormat ?? .table, headers: !noHeaders)

@@ -51,7 +51,9 @@ public enum FuzzInput {
             switch error {
             case .malformed(_, let line, _), .truncated(_, let line, _):
                 // The line a message names must be one the file has.
-                let lines = lineCount(data, size)
+                // Gzip input is numbered by its decompressed lines, as the parsers read it.
+                let gzip = size >= 2 && data?[0] == 0x1F && data?[1] == 0x8B
+                let lines = gzip ? decompressedLineCount(path) : lineCount(data, size)
                 if line < 1 || line > max(lines, 1) {
                     fatalError("line \(line) named in a file of \(lines) lines: \(message)")
                 }
@@ -69,6 +71,22 @@ public enum FuzzInput {
         guard let data, size > 0 else { return 0 }
         let buffer = UnsafeBufferPointer(start: data, count: size)
         return buffer.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 } + (buffer[size - 1] == 0x0A ? 0 : 1)
+    }
+
+    /// Lines of the decompressed content, read as the parsers read it (up to the first decompression error).
+    static func decompressedLineCount(_ path: String) -> Int {
+        guard let input = try? InputSource.open(path: path) else { return 0 }
+        defer { input.close() }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var lines = 0
+        var last: UInt8 = 0x0A
+        var total = 0
+        while let n = try? buffer.withUnsafeMutableBytes({ try input.read(into: $0) }), n > 0 {
+            lines += buffer[0..<n].reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }
+            last = buffer[n - 1]
+            total += n
+        }
+        return lines + (total > 0 && last != 0x0A ? 1 : 0)
     }
 
     /// Unsampled values are finite and not negative (they are stored as integers and summed across builds).

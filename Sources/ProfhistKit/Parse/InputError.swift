@@ -14,6 +14,8 @@ public enum InputError: LocalizedError, Equatable {
     case malformed(path: String, line: Int, message: String)
     /// The file ends before the format says it is complete.
     case truncated(path: String, line: Int, message: String)
+    /// The file's time (its modification time, or a time in its data) is more than a day ahead of this clock.
+    case futureTime(path: String, time: String, source: String)
 
     public var errorDescription: String? {
         switch self {
@@ -28,6 +30,9 @@ public enum InputError: LocalizedError, Equatable {
             return "\(path):\(line): \(message)"
         case .truncated(let path, let line, let message):
             return "\(path):\(line): truncated: \(message)"
+        case .futureTime(let path, let time, let source):
+            return "\(path): its \(source) \(time) is more than a day in the future (a wrong clock?): refused, since "
+                + "it would rank as the newest snapshot for good; give the real time with --at"
         }
     }
 
@@ -37,5 +42,19 @@ public enum InputError: LocalizedError, Equatable {
         var text = String(decoding: prefix, as: UTF8.self)
         text = String(text.unicodeScalars.map { $0.value < 0x20 || $0 == "\u{FFFD}" ? "?" : Character($0) })
         return bytes.count > limit ? text + "..." : text
+    }
+}
+
+/// Times that come from files rather than from the user.
+public enum TimeCheck {
+    /// How far ahead of this machine's clock a file's time may be (clock skew between machines).
+    public static let allowedSkew: Int64 = 86_400_000
+
+    /// Throws `InputError.futureTime` when `time` (epoch milliseconds) is more than `allowedSkew` ahead of now.
+    public static func refuseFuture(_ time: Int64, path: String, source: String, now: Date = Date()) throws {
+        let limit = Int64(now.timeIntervalSince1970 * 1000) + allowedSkew
+        guard time <= limit else {
+            throw InputError.futureTime(path: path, time: Timestamp.rfc3339(milliseconds: time), source: source)
+        }
     }
 }

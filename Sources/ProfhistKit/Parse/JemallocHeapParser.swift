@@ -24,7 +24,13 @@ public struct JemallocHeapParser {
     /// Parses the dump at `path`.
     /// - Throws: `InputError` naming the file and line of the first problem.
     public func parse(path: String) throws -> Result {
-        var reader = try LineReader(path: path)
+        try parse(input: InputSource.open(path: path))
+    }
+
+    /// Parses `input` from where it stands (bytes peeked for format detection are read again from memory).
+    public func parse(input: InputSource) throws -> Result {
+        let path = input.path
+        var reader = LineReader(input: input)
         defer { reader.close() }
         var state = State(path: path)
         while let _ = try reader.nextLine({ line, number in try state.consume(line, number: number) }) {}

@@ -16,12 +16,18 @@ import Foundation
 /// lossy for invalid UTF-8), and the digest of the file must come from the same single read.
 struct LineReader {
     let path: String
-    private let fd: Int32
+    private let input: InputSource
     private var buffer: [UInt8]
     private var start = 0
     private var end = 0
     private var atEOF = false
     private let hasher = BackgroundHasher()
+    /// The longest line accepted: a line with no newline in sight (a crash-damaged dump full of zero bytes,
+    /// `/dev/zero`) is refused here instead of growing the buffer until memory runs out.
+    let maxLineLength: Int
+    /// The default `maxLineLength`: far beyond any line of the formats read (a heap dump line is a stack of
+    /// addresses; a console JSON line is one update), small enough to keep a reader well under 100 MB.
+    static let defaultMaxLineLength = 16 << 20
     /// Bytes read so far.
     private(set) var bytesRead = 0
     /// The 1-based number of the line last returned.
@@ -32,30 +38,29 @@ struct LineReader {
     /// - Parameter bufferSize: the buffer for files of unknown size and large ones; a smaller regular file gets a
     ///   buffer of its own size, since zeroing a megabyte costs more than parsing a task dump of a few lines.
     /// - Throws: `InputError.cannotOpen` when the file cannot be opened for reading.
-    init(path: String, bufferSize: Int = 1 << 20) throws {
-        self.path = path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw InputError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        var info = stat()
-        let known = fstat(fd, &info) == 0
-        if known, (info.st_mode & S_IFMT) == S_IFDIR {
-            _ = systemClose(fd)
-            throw InputError.cannotOpen(path: path, reason: "is a directory")
-        }
-        self.fd = fd
+    init(path: String, bufferSize: Int = 1 << 20, maxLineLength: Int = LineReader.defaultMaxLineLength) throws {
+        try self.init(input: InputSource.open(path: path), bufferSize: bufferSize, maxLineLength: maxLineLength)
+    }
+
+    /// Reads `input` from where it stands (bytes it peeked come first).
+    init(input: InputSource, bufferSize: Int = 1 << 20, maxLineLength: Int = LineReader.defaultMaxLineLength) {
+        self.path = input.path
+        self.input = input
+        self.maxLineLength = max(maxLineLength, 2)
         // One byte more than the file, so the read that finds the end needs no growth. A file that grows while
         // it is read still works: `fill` grows the buffer when a line fills it.
-        let isSmallFile = known && (info.st_mode & S_IFMT) == S_IFREG && Int(info.st_size) < bufferSize
-        self.buffer = [UInt8](repeating: 0, count: isSmallFile ? Int(info.st_size) + 1 : bufferSize)
+        let size = input.fileSize.map { $0 < bufferSize ? $0 + 1 : bufferSize } ?? bufferSize
+        self.buffer = [UInt8](repeating: 0, count: min(max(size, 2), self.maxLineLength))
     }
 
     /// Closes the file. Call once when done.
-    func close() { _ = systemClose(fd) }
+    func close() { input.close() }
 
     /// Calls `body` with the next line (without its newline and any trailing `\r`) and its 1-based number, or
     /// returns nil at the end.
     ///
-    /// A line longer than the buffer grows the buffer; nothing else allocates.
+    /// A line longer than the buffer grows the buffer, up to `maxLineLength`; nothing else allocates.
+    /// - Throws: `InputError.malformed` naming the line and the limit for a longer line.
     mutating func nextLine<R>(_ body: (UnsafeBufferPointer<UInt8>, Int) throws -> R) throws -> R? {
         while true {
             // Look for a newline in the unread part.
@@ -98,12 +103,18 @@ struct LineReader {
             start = 0
             end = count
         }
-        if end == buffer.count { buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count)) }
+        if end == buffer.count {
+            guard buffer.count < maxLineLength else {
+                throw InputError.malformed(
+                    path: path, line: lineNumber + 1,
+                    message: "line longer than \(ByteCount.human(Double(maxLineLength))) (the limit) with no end: "
+                        + "a damaged or truncated file, or not a dump")
+            }
+            buffer.append(contentsOf: [UInt8](repeating: 0, count: min(buffer.count, maxLineLength - buffer.count)))
+        }
         let capacity = buffer.count - end
-        let n = buffer.withUnsafeMutableBufferPointer { p in read(fd, p.baseAddress! + end, capacity) }
-        if n < 0 {
-            if errno == EINTR { return }
-            throw InputError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        let n = try buffer.withUnsafeMutableBytes { p in
+            try input.read(into: UnsafeMutableRawBufferPointer(rebasing: p[end..<(end + capacity)]))
         }
         if n == 0 { atEOF = true; return }
         let filled = end
@@ -128,14 +139,4 @@ private final class BackgroundHasher: @unchecked Sendable {
     func finalize() -> String {
         queue.sync { hasher.finalize().map { String(format: "%02x", $0) }.joined() }
     }
-}
-
-@inline(__always) private func systemClose(_ fd: Int32) -> Int32 {
-    #if canImport(Glibc)
-        return Glibc.close(fd)
-    #elseif canImport(Musl)
-        return Musl.close(fd)
-    #else
-        return Darwin.close(fd)
-    #endif
 }

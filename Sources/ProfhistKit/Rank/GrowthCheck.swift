@@ -52,7 +52,7 @@ public struct Acceptance: Sendable, Equatable {
 
 /// Options of `check`.
 public struct CheckOptions: Sendable {
-    /// The build to judge; nil: the newest.
+    /// The build to judge; nil: the build ingested last.
     public var build: String?
     /// Compare with the builds from this one on; nil: the last `lastBuilds` builds before the target.
     public var baseline: String?
@@ -128,7 +128,12 @@ public struct GrowthCheck {
                 verdict: .undecided(why), target: target, history: [], replicates: [], failures: [], accepted: [], earlier: [],
                 caveat: nil, metric: filter.metric, options: options)
         }
-        guard let target = options.build ?? order.last else { return undecided("", "no \(filter.kind) snapshots in the store") }
+        // The default target is the build ingested last (the newest snapshot id), not the one with the latest
+        // clock: a dump with a wrong, future time must not become the build every later check judges.
+        let lastIngested = try String.fetchOne(
+            db, sql: "SELECT b.name FROM snapshot AS s JOIN build AS b ON b.id = s.build_id WHERE s.kind = ? ORDER BY s.id DESC LIMIT 1",
+            arguments: [filter.kind])
+        guard let target = options.build ?? lastIngested else { return undecided("", "no \(filter.kind) snapshots in the store") }
         guard let targetIndex = order.firstIndex(of: target) else {
             throw StoreError.noMatch("no build named '\(target)' with \(filter.kind) snapshots (see 'profhist builds')")
         }

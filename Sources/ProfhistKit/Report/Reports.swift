@@ -13,6 +13,27 @@ public enum Reports {
         tableCell: ((String, Row) -> Cell?)? = nil, sink: ((String) -> Void)? = nil
     ) throws {
         let sql = try Store.query(named: name)
+        do {
+            try runQuery(store, sql: sql, parameters: parameters, format: format, headers: headers, displays: displays,
+                maxWidths: maxWidths, tableColumns: tableColumns, tableCell: tableCell, sink: sink)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_MISMATCH {
+            // SQLite's "datatype mismatch" names neither the parameter nor the fix (LIMIT 'abc').
+            let texts = parameters.compactMap { key, value -> String? in
+                guard let value, case .string(let text) = value.databaseValue.storage else { return nil }
+                return ":\(key) = '\(text)'"
+            }.sorted()
+            throw StoreError.badParameter(
+                "query \(name): a parameter has the wrong type for its place in the SQL (a count or limit must be a "
+                    + "whole number)" + (texts.isEmpty ? "" : "; text given: " + texts.joined(separator: ", ")))
+        }
+    }
+
+    private static func runQuery(
+        _ store: Store, sql: String, parameters: [String: DatabaseValueConvertible?],
+        format: OutputFormat, headers: Bool, displays: [String: Column.Display],
+        maxWidths: [String: Int], tableColumns: [String]?,
+        tableCell: ((String, Row) -> Cell?)?, sink: ((String) -> Void)?
+    ) throws {
         try store.queue.read { db in
             let statement = try db.makeStatement(sql: sql)
             let arguments = try bind(parameters, to: statement)

@@ -55,10 +55,10 @@ public final class RowWriter {
         self.sink = sink
     }
 
-    /// Writes to standard output through a buffer.
+    /// Writes to standard output through a buffer (a write error ends the command: see `StandardStreams`).
     public convenience init(format: OutputFormat, columns: [Column], headers: Bool = true) {
         self.init(format: format, columns: columns, headers: headers) { text in
-            FileHandle.standardOutput.write(Data(text.utf8))
+            StandardStreams.write(text)
         }
     }
 
@@ -221,10 +221,38 @@ struct TableLayout {
         return out
     }
 
+    /// Text made safe for a terminal: control characters (newlines, ESC of ANSI sequences, DEL, C1) and the
+    /// bidirectional marks and overrides that reorder what follows (U+200E-200F, U+202A-202E, U+2066-2069,
+    /// U+061C) print as `\n`, `\u{1b}`, `\u{202e}`: a name from a dump cannot fake rows, colours or columns.
+    static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isUnsafe) else { return text }
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            default:
+                if isUnsafe(scalar) {
+                    result += "\\u{" + String(scalar.value, radix: 16) + "}"
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result
+    }
+
+    static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
+        let v = scalar.value
+        return v < 0x20 || (0x7F...0x9F).contains(v) || (0x200E...0x200F).contains(v) || (0x202A...0x202E).contains(v)
+            || (0x2066...0x2069).contains(v) || v == 0x061C
+    }
+
     static func human(_ cell: Cell, _ column: Column) -> String {
         switch (cell, column.display) {
         case (.null, _): return ""
-        case (.text(let text), _): return text
+        case (.text(let text), _): return TableLayout.escaped(text)
         case (.integer(let value), .bytes): return ByteCount.human(Double(value))
         case (.real(let value), .bytes): return ByteCount.human(value)
         case (.integer(let value), .time): return Timestamp.rfc3339(milliseconds: value)

@@ -107,9 +107,31 @@ public struct GarbageCollector {
             }
         } catch let error as StoreError {
             throw error
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            // The deletion itself needs room: every changed page goes to the WAL before the commit. Give back what
+            // the failed attempt wrote to the WAL, then say what is needed.
+            let walBytes = fileSize(store.path + "-wal")
+            _ = try? store.queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            throw StoreError.gcFailed(
+                path: store.path,
+                reason: "the disk is full: deleting rows needs free space beside the store for SQLite's write-ahead log "
+                    + "(more than the \(ByteCount.human(Double(walBytes))) it reached; at most about the store's "
+                    + "\(ByteCount.human(Double(store.fileBytes())))), and \(ByteCount.human(Double(freeBytes() ?? 0))) is free; "
+                    + "free some space, or remove fewer builds per gc (a larger --keep-builds first)")
         } catch {
             throw StoreError.gcFailed(path: store.path, reason: Store.describe(error))
         }
+    }
+
+    /// Free bytes on the file system holding the store; nil when unknown.
+    func freeBytes() -> Int64? {
+        let folder = (store.path as NSString).deletingLastPathComponent
+        let attributes = try? FileManager.default.attributesOfFileSystem(forPath: folder.isEmpty ? "." : folder)
+        return (attributes?[.systemFreeSize] as? NSNumber)?.int64Value
+    }
+
+    private func fileSize(_ path: String) -> Int64 {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
     }
 
     /// Rewrites the store file without its free pages (VACUUM), then checkpoints the WAL into it and truncates
@@ -120,9 +142,23 @@ public struct GarbageCollector {
     /// moves the compacted pages into the file waits up to `readerWait` for readers that began before the
     /// VACUUM; if some remain, the file shrinks at a later checkpoint instead.
     /// - Throws: `StoreError.compactFailed` (the store is intact, only not compacted).
-    public func compact(readerWait: TimeInterval = GarbageCollector.readerWait) throws -> Compaction {
+    public func compact(readerWait: TimeInterval = GarbageCollector.readerWait, removedRows: Bool = true) throws -> Compaction {
         var clock = PhaseClock()
         defer { clock.report("compact") }
+        // VACUUM writes a copy of the live pages (a temporary database, then the WAL): without room for them it
+        // would fill the disk and fail; say what it needs instead.
+        let live = try? store.queue.read { db -> Int64 in
+            let pages = try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            let free = try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+            return (pages - free) * (try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096)
+        }
+        if let live, let available = freeBytes(), available < live + (1 << 20) {
+            throw StoreError.compactFailed(
+                path: store.path,
+                reason: "VACUUM needs about \(ByteCount.human(Double(live + (1 << 20)))) of free space beside the store, "
+                    + "and \(ByteCount.human(Double(available))) is free; the space of removed rows is reused by later ingests",
+                removedRows: removedRows)
+        }
         do {
             let checkpointed = try store.queue.writeWithoutTransaction { db -> Bool in
                 try db.execute(sql: "VACUUM")
@@ -136,7 +172,7 @@ public struct GarbageCollector {
             }
             return Compaction(bytesAfter: store.fileBytes(), checkpointed: checkpointed)
         } catch {
-            throw StoreError.compactFailed(path: store.path, reason: Store.describe(error))
+            throw StoreError.compactFailed(path: store.path, reason: Store.describe(error), removedRows: removedRows)
         }
     }
 

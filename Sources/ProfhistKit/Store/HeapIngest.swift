@@ -7,6 +7,8 @@ public struct IngestOptions: Sendable {
     public var run: String?
     /// Epoch milliseconds; nil means the file's modification time.
     public var takenAt: Int64?
+    /// `takenAt` is the file's modification time, not a time the user gave: a time in the data wins over it.
+    public var takenAtIsDefault = false
     public var labels: [(key: String, value: String)]
 
     public init(build: String, run: String? = nil, takenAt: Int64? = nil, labels: [(key: String, value: String)] = []) {

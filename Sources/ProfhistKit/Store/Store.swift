@@ -42,21 +42,25 @@ public final class Store: @unchecked Sendable {
         self.path = path
         let exists = FileManager.default.fileExists(atPath: path)
         if !exists && !create { throw StoreError.missing(path: path) }
+        // A zero-byte file (a writer between its open and its first commit, or a touch) reads as an empty store,
+        // and a reader must not write into it: its schema goes into an in-memory database instead of the file.
+        let emptyFile = exists && !create
+            && ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value == 0
         var configuration = Configuration()
         configuration.busyMode = .timeout(Store.busyTimeout)
         configuration.foreignKeysEnabled = true
-        configuration.readonly = readOnly && exists
+        configuration.readonly = readOnly && exists && !emptyFile
         configuration.label = "profhist"
         configuration.prepareDatabase { db in
             try StoreFunctions.register(in: db)
         }
         do {
-            queue = try DatabaseQueue(path: path, configuration: configuration)
+            queue = emptyFile ? try DatabaseQueue(configuration: configuration) : try DatabaseQueue(path: path, configuration: configuration)
         } catch {
             throw StoreError.unreadable(path: path, reason: Store.describe(error, store: path))
         }
         do {
-            try configureAndMigrate(readOnly: configuration.readonly, created: !exists, target: target)
+            try configureAndMigrate(readOnly: configuration.readonly && !emptyFile, created: !exists || emptyFile, target: target)
         } catch let error as StoreError {
             throw error
         } catch {

@@ -24,7 +24,7 @@ public enum StoreError: LocalizedError, Equatable {
     case gcFailed(path: String, reason: String)
     /// `gc` removed what it planned but could not compact the file (VACUUM needs the write lock and free disk
     /// space about the size of the store).
-    case compactFailed(path: String, reason: String)
+    case compactFailed(path: String, reason: String, removedRows: Bool = true)
 
     public var errorDescription: String? {
         switch self {
@@ -53,8 +53,9 @@ public enum StoreError: LocalizedError, Equatable {
             return message
         case .gcFailed(let path, let reason):
             return "\(path): gc failed, the store is unchanged: \(reason)"
-        case .compactFailed(let path, let reason):
-            return "\(path): gc removed the rows but could not compact the file: \(reason) (run 'profhist gc' again to compact)"
+        case .compactFailed(let path, let reason, let removedRows):
+            return "\(path): gc \(removedRows ? "removed the rows" : "had no rows to remove") but could not compact the file: "
+                + "\(reason) (run 'profhist gc' again to compact)"
         }
     }
 }

@@ -49,7 +49,9 @@ public enum Timestamp {
     }
 
     /// Parses RFC 3339 (`2026-01-02T00:10:00Z`, `...T00:10:00.250+02:00`; a date alone means midnight UTC).
-    /// - Returns: epoch milliseconds, or nil when the text is not RFC 3339.
+    /// Impossible times are refused, not normalized: February 30, hour 24, offset +99:99, a year past 9999 after
+    /// the offset, and leap seconds (epoch milliseconds cannot hold 23:59:60).
+    /// - Returns: epoch milliseconds, or nil when the text is not a valid RFC 3339 time.
     public static func parse(_ text: String) -> Int64? {
         let chars = Array(text.utf8)
         func number(_ from: Int, _ count: Int) -> Int? {
@@ -62,14 +64,14 @@ public enum Timestamp {
             return value
         }
         guard let year = number(0, 4), chars.count >= 10, chars[4] == 45, let month = number(5, 2), chars[7] == 45,
-            let day = number(8, 2), (1...12).contains(month), (1...31).contains(day)
+            let day = number(8, 2), (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year)
         else { return nil }
         var hour = 0, minute = 0, second = 0, millis = 0, offsetMinutes = 0
         var index = 10
         if chars.count > 10 {
             guard chars[10] == 84 || chars[10] == 116 || chars[10] == 32, let h = number(11, 2), chars.count > 13,
                 chars[13] == 58, let m = number(14, 2), chars.count > 16, chars[16] == 58, let s = number(17, 2),
-                h < 24, m < 60, s <= 60
+                h < 24, m < 60, s < 60
             else { return nil }
             hour = h
             minute = m
@@ -93,7 +95,7 @@ public enum Timestamp {
                 index += 1
             } else if chars[index] == 43 || chars[index] == 45 {
                 guard let oh = number(index + 1, 2), index + 3 < chars.count, chars[index + 3] == 58,
-                    let om = number(index + 4, 2)
+                    let om = number(index + 4, 2), oh < 24, om < 60
                 else { return nil }
                 offsetMinutes = (oh * 60 + om) * (chars[index] == 43 ? 1 : -1)
                 index += 6
@@ -111,7 +113,23 @@ public enum Timestamp {
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146097 + doe - 719468
         let seconds = Int64(days) * 86400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
-        return seconds * 1000 + Int64(millis)
+        let result = seconds * 1000 + Int64(millis)
+        // RFC 3339 has four-digit years: an offset must not carry a time out of 0001...9999.
+        guard result >= firstRepresentable, result < endOfRepresentable else { return nil }
+        return result
+    }
+
+    /// 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z in epoch milliseconds: the range RFC 3339 can write.
+    static let firstRepresentable: Int64 = -62_135_596_800_000
+    static let endOfRepresentable: Int64 = 253_402_300_800_000
+
+    /// The days of `month` (1-12) in `year` of the proleptic Gregorian calendar.
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
     }
 }
 

@@ -19,7 +19,8 @@ public struct TaskIngestor {
     public func store(
         _ snapshot: TaskSnapshot, digest: String, byteCount: Int, path: String, options: IngestOptions
     ) throws -> IngestOutcome {
-        let takenAt = options.takenAt ?? snapshot.takenAt ?? HeapIngestor.modificationTime(path)
+        let given = options.takenAtIsDefault ? nil : options.takenAt
+        let takenAt = given ?? snapshot.takenAt ?? options.takenAt ?? HeapIngestor.modificationTime(path)
             ?? Int64(Date().timeIntervalSince1970 * 1000)
         // Task snapshots carry no process id: without --run, each file is its own run (a replicate).
         let runName = options.run ?? "file-" + ((path as NSString).lastPathComponent as NSString).deletingPathExtension

@@ -57,6 +57,16 @@ public final class ELFFile: @unchecked Sendable {
     /// - Throws: `SymbolizeError.cannotRead` or `.notELF` with a message naming the file.
     public init(path: String) throws {
         self.path = path
+        // Named causes before Foundation's: it says "error 256" for a folder and "permission" for /dev/zero.
+        var info = stat()
+        if stat(path, &info) != 0 {
+            throw SymbolizeError.cannotRead(path: path, reason: InputSource.reason(errno: errno))
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR: throw SymbolizeError.cannotRead(path: path, reason: "is a directory, expected an ELF binary")
+        case S_IFREG: break
+        default: throw SymbolizeError.cannotRead(path: path, reason: "not a regular file (a device or a pipe), expected an ELF binary")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)

@@ -45,7 +45,13 @@ public struct ConsoleRecordingParser {
     /// - Throws: `InputError` naming the file and line of the first problem: a missing or unsupported version
     ///   line, a line that is not JSON, or an event of the wrong shape.
     public func parse(path: String) throws -> Result {
-        var reader = try LineReader(path: path)
+        try parse(input: InputSource.open(path: path))
+    }
+
+    /// Parses `input` from where it stands (bytes peeked for format detection are read again from memory).
+    public func parse(input: InputSource) throws -> Result {
+        let path = input.path
+        var reader = LineReader(input: input)
         defer { reader.close() }
         var state = RecordingState(path: path)
         while (try reader.nextLine({ line, number in try state.consume(line, number: number) })) != nil {}

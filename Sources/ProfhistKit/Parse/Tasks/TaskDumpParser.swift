@@ -62,7 +62,13 @@ public struct TaskDumpParser {
     /// - Throws: `InputError` naming the file and line of the first problem: a `TASK` line without its id, a
     ///   tree line outside a task, bad indentation or glyphs, a child more than one level below its parent.
     public func parse(path: String) throws -> Result {
-        var reader = try LineReader(path: path)
+        try parse(input: InputSource.open(path: path))
+    }
+
+    /// Parses `input` from where it stands (bytes peeked for format detection are read again from memory).
+    public func parse(input: InputSource) throws -> Result {
+        let path = input.path
+        var reader = LineReader(input: input)
         defer { reader.close() }
         var state = DumpState(path: path)
         var lastIsTree = false

@@ -47,7 +47,13 @@ public struct TokioConsoleParser {
     /// - Throws: `InputError` naming the file and the line where the first bad object starts; an empty stream
     ///   or one cut inside an object is an error.
     public func parse(path: String) throws -> Result {
-        var reader = try LineReader(path: path)
+        try parse(input: InputSource.open(path: path))
+    }
+
+    /// Parses `input` from where it stands (bytes peeked for format detection are read again from memory).
+    public func parse(input: InputSource) throws -> Result {
+        let path = input.path
+        var reader = LineReader(input: input)
         defer { reader.close() }
         var stream = JSONObjectStream(path: path)
         var state = ConsoleState(path: path)
