@@ -14,6 +14,8 @@ public enum InputError: LocalizedError, Equatable {
     case malformed(path: String, line: Int, message: String)
     /// The file ends before the format says it is complete.
     case truncated(path: String, line: Int, message: String)
+    /// A binary profile (pprof) that does not decode or refers to what it does not hold.
+    case invalidProfile(path: String, message: String)
 
     public var errorDescription: String? {
         switch self {
@@ -23,11 +25,13 @@ public enum InputError: LocalizedError, Equatable {
             return "\(path): empty file, expected a jemalloc heap dump ('heap_v2/N' on the first line)"
         case .unknownFormat(let path, let firstLine):
             return "\(path):1: unknown format: expected a jemalloc heap dump ('heap_v2/N'), tokio-console JSON, a tokio "
-                + "task dump ('TASK n:') or a console recording ('{\"v\":1}'), got '\(firstLine)'"
+                + "task dump ('TASK n:'), a console recording ('{\"v\":1}') or a pprof profile (gzipped profile.proto), got '\(firstLine)'"
         case .malformed(let path, let line, let message):
             return "\(path):\(line): \(message)"
         case .truncated(let path, let line, let message):
             return "\(path):\(line): truncated: \(message)"
+        case .invalidProfile(let path, let message):
+            return "\(path): bad pprof profile: \(message)"
         }
     }
 
