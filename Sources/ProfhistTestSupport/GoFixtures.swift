@@ -98,9 +98,12 @@ public struct PprofRaw: Sendable {
                 // A location's first line starts `ID:`; its inlined callers follow on lines of their own.
                 if let colon = trimmed.firstIndex(of: ":"), let id = Int(trimmed[..<colon]) {
                     current = id
-                    // `0xADDR M=n` then the first line's function.
-                    let rest = trimmed[trimmed.index(after: colon)...].split(separator: " ", maxSplits: 2).map(String.init)
-                    locations[id] = rest.count == 3 ? [functionName(rest[2])] : []
+                    // `0xADDR`, `M=n` (when mapped) and `[F]` (when folded), then the first line's function.
+                    var rest = trimmed[trimmed.index(after: colon)...].split(separator: " ").map(String.init)
+                    if rest.first?.hasPrefix("0x") == true { rest.removeFirst() }
+                    if rest.first?.hasPrefix("M=") == true { rest.removeFirst() }
+                    if rest.first == "[F]" { rest.removeFirst() }
+                    locations[id] = rest.isEmpty ? [] : [functionName(rest.joined(separator: " "))]
                 } else if let current {
                     locations[current, default: []].append(functionName(trimmed))
                 }

@@ -27,11 +27,16 @@ public struct PprofParser {
         public var warnings: [String]
     }
 
-    /// Where the metrics of a heap snapshot are among a profile's sample types.
-    static let heapTypes: [(type: String, keyPath: WritableKeyPath<HeapValues, Double>)] = [
-        ("inuse_space", \.inuseBytes), ("inuse_objects", \.inuseObjects), ("alloc_space", \.allocBytes),
-        ("alloc_objects", \.allocObjects),
-    ]
+    /// Where a sample type of a heap profile is stored, or nil for a type profhist does not store.
+    static func heapField(_ type: String) -> WritableKeyPath<HeapValues, Double>? {
+        switch type {
+        case "inuse_space": return \.inuseBytes
+        case "inuse_objects": return \.inuseObjects
+        case "alloc_space": return \.allocBytes
+        case "alloc_objects": return \.allocObjects
+        default: return nil
+        }
+    }
 
     /// The most a gzipped profile may inflate to.
     static let inflateLimit = 1 << 32
@@ -67,7 +72,7 @@ public struct PprofParser {
             return Result(content: .goroutines(snapshot), digest: digest, byteCount: raw.count, takenAt: takenAt, warnings: [])
         }
         var warnings: [String] = []
-        let ignored = reader.sampleTypes.filter { type in !PprofParser.heapTypes.contains { $0.type == type.type } }
+        let ignored = reader.sampleTypes.filter { PprofParser.heapField($0.type) == nil }
         if !ignored.isEmpty {
             warnings.append(
                 "\(path): sample types not stored (profhist stores inuse_space, inuse_objects, alloc_space, alloc_objects): "
@@ -82,7 +87,9 @@ public struct PprofParser {
             let (dump, symbolized) = try reader.symbolizedHeap()
             content = .heap(dump: dump, symbolized: symbolized)
         } else {
-            content = .heap(dump: try reader.addressHeap(), symbolized: nil)
+            let (dump, skipped) = try reader.addressHeap()
+            if skipped > 0 { warnings.append("\(path): \(skipped) samples without locations left out (no address to symbolize)") }
+            content = .heap(dump: dump, symbolized: nil)
         }
         return Result(content: content, digest: digest, byteCount: raw.count, takenAt: takenAt, warnings: warnings)
     }

@@ -107,6 +107,9 @@ struct ProfileReader {
     }
 
     func mapping(_ id: UInt64) -> Perftools_Profiles_Mapping? { id == 0 ? nil : mappings[id] }
+
+    /// The one frame of a sample that has none.
+    static let noFrames = "[no frames]"
 }
 
 // MARK: - Heap
@@ -116,9 +119,7 @@ extension ProfileReader {
     func heapValues(_ values: [Int64]) -> HeapValues {
         var result = HeapValues()
         for (index, type) in sampleTypes.enumerated() {
-            if let known = PprofParser.heapTypes.first(where: { $0.type == type.type }) {
-                result[keyPath: known.keyPath] += Double(values[index])
-            }
+            if let field = PprofParser.heapField(type.type) { result[keyPath: field] += Double(values[index]) }
         }
         return result
     }
@@ -134,9 +135,11 @@ extension ProfileReader {
             let values = heapValues(try self.values(of: sample, number: number))
             var frames: [SymbolizedFrame] = []
             for id in sample.locationID.reversed() {
-                frames.append(contentsOf: try frames(of: try location(id, sample: number)))
+                frames.append(contentsOf: try self.frames(of: try location(id, sample: number)))
             }
             frames = ProfileReader.applyDrop(frames, filter: filter)
+            // A sample without locations (pprof allows it) still counts.
+            if frames.isEmpty { frames = [SymbolizedFrame(name: ProfileReader.noFrames)] }
             let start = frameIndices.count
             for frame in frames {
                 if let known = tableIndex[frame] {
@@ -173,7 +176,7 @@ extension ProfileReader {
     /// file-relative addresses (the ELF virtual address of the return address minus one): each such mapping is
     /// placed at an address range of its own, and each location's address plus one becomes the return address
     /// a jemalloc dump would hold, so the symbolizer sees what it sees for the dump.
-    func addressHeap() throws -> HeapDump {
+    func addressHeap() throws -> (dump: HeapDump, skipped: Int) {
         var memory: [UInt64: MemoryMapping] = [:]
         var ordered: [MemoryMapping] = []
         for (index, mapping) in profile.mapping.enumerated() {
@@ -194,8 +197,14 @@ extension ProfileReader {
         }
         var stacks: [HeapStack] = []
         stacks.reserveCapacity(profile.sample.count)
+        var skipped = 0
         for (number, sample) in profile.sample.enumerated() {
             let values = heapValues(try self.values(of: sample, number: number))
+            // No address, nothing to symbolize: left out, and counted in a warning.
+            guard !sample.locationID.isEmpty else {
+                skipped += 1
+                continue
+            }
             var addresses: [UInt64] = []
             addresses.reserveCapacity(sample.locationID.count)
             for id in sample.locationID {
@@ -212,9 +221,10 @@ extension ProfileReader {
             }
             stacks.append(HeapStack(addresses: addresses, values: values))
         }
-        return HeapDump(
+        let dump = HeapDump(
             format: .pprof, samplePeriod: UInt64(clamping: profile.period), header: nil, stacks: stacks, mappings: ordered,
             threadNames: [:], threadLineCount: 0)
+        return (dump, skipped)
     }
 }
 
@@ -240,6 +250,7 @@ extension ProfileReader {
                 }
             }
             frames = ProfileReader.applyDrop(frames, filter: filter)
+            if frames.isEmpty { frames = [SymbolizedFrame(name: ProfileReader.noFrames)] }
             var metrics = TaskMetrics()
             metrics.liveTasks = count
             groups.append(TaskGroup(frames: frames.map { TaskFrame(name: $0.name, file: $0.file, line: $0.line) }, metrics: metrics))

@@ -162,10 +162,10 @@ struct ProfileBuilder {
                 mapping.filename = intern(path)
                 // A build key without a build-id is `file:PATH:SIZE:MTIME`, not an id.
                 if let key, !key.hasPrefix("file:") { mapping.buildID = intern(key) }
-                mapping.hasFunctions = true
-                mapping.hasFilenames = true
-                mapping.hasLineNumbers = true
-                mapping.hasInlineFrames = true
+                mapping.hasFunctions_p = true
+                mapping.hasFilenames_p = true
+                mapping.hasLineNumbers_p = true
+                mapping.hasInlineFrames_p = true
                 profile.mapping.append(mapping)
             }
         }

@@ -39,7 +39,7 @@ enum SharedGo {
 
     /// A store with every run of the history ingested (heap and goroutine profiles), `--run rN`.
     static let store: Result<String, Error> = Result {
-        let history = try history.get()
+        let history = try SharedGo.history.get()
         let db = history.folder.appendingPathComponent("history.db").path
         for (index, run) in history.runs.enumerated() {
             let result = try Fixtures.profhist(
