@@ -44,13 +44,14 @@ public struct PprofParser {
     public init() {}
 
     /// Whether the first bytes look like a pprof profile: gzip (the convention), or an encoded `Profile` whose
-    /// first field is `sample_type` (field 1, length-delimited), as Go and prost write it. Checked after every
-    /// text format.
+    /// first field is a `ValueType`: `sample_type` (field 1) as prost writes it, or `period_type` (field 11) as
+    /// Go writes it. Checked after every text format.
     public static func recognizes(_ prefix: Data) -> Bool {
         if Gzip.isGzip(prefix) { return true }
-        // 0x0A: field 1, length-delimited; a short length; then a ValueType's field 1 or 2 (varints 0x08, 0x10).
+        // 0x0A / 0x5A: field 1 / 11, length-delimited; a short length; then a ValueType's field 1 or 2 (0x08, 0x10).
         let bytes = [UInt8](prefix.prefix(3))
-        return bytes.count == 3 && bytes[0] == 0x0A && bytes[1] < 0x80 && (bytes[2] == 0x08 || bytes[2] == 0x10)
+        return bytes.count == 3 && (bytes[0] == 0x0A || bytes[0] == 0x5A) && bytes[1] < 0x80
+            && (bytes[2] == 0x08 || bytes[2] == 0x10)
     }
 
     /// Reads and decodes the profile at `path`.

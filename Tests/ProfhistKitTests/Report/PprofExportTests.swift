@@ -27,7 +27,8 @@ struct PprofExportTests {
         #expect(export.status == 0, "\(export.stderr)")
         let types = ["inuse_space", "inuse_objects", "alloc_space", "alloc_objects"]
         let exported = try PprofRaw.read(output)
-        #expect(exported.sampleTypes == ["inuse_space/bytes", "inuse_objects/count", "alloc_space/bytes", "alloc_objects/count"])
+        // go tool pprof marks the default sample type [dflt]: inuse_space, as for Go's own heap profiles.
+        #expect(exported.sampleTypes == ["inuse_space/bytes[dflt]", "inuse_objects/count", "alloc_space/bytes", "alloc_objects/count"])
         let input = try PprofRaw.read(run.heap)
         #expect(try Self.byStack(exported, types: types) == (try Self.byStack(input, types: types)))
         // go tool pprof -top shows profhist's numbers: the default sample type is inuse_space.
