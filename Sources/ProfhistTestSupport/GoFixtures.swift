@@ -1,4 +1,6 @@
 import Foundation
+import ProfhistKit
+import SwiftProtobuf
 
 /// Builds and runs the tests' Go program (`Fixtures/leakygo/main.go`, standard library only) with Debian's
 /// golang-go, and reads profiles through `go tool pprof -raw`: the oracle for every pprof number.
@@ -146,5 +148,26 @@ public struct PprofRaw: Sendable {
     public func total(_ type: String) -> Int64 {
         guard let index = sampleTypes.firstIndex(where: { $0.hasPrefix(type + "/") }) else { return 0 }
         return samples.reduce(0) { $0 + $1.values[index] }
+    }
+}
+
+/// Rewrites a real pprof profile (decode, change, encode, gzip): for fields a program cannot be made to write,
+/// such as `drop_frames`, which Go leaves empty.
+public enum PprofRewrite {
+    public static func rewrite(_ input: URL, to output: URL, _ change: (inout Perftools_Profiles_Profile) -> Void) throws {
+        let raw = try Data(contentsOf: input)
+        guard case .success(let bytes) = Gzip.decompress(raw) else { throw FixtureError.failed("\(input.path): not gzip") }
+        var profile = try Perftools_Profiles_Profile(serializedBytes: bytes)
+        change(&profile)
+        let encoded: Data = try profile.serializedBytes()
+        guard let gzipped = Gzip.compress(encoded) else { throw FixtureError.failed("gzip failed") }
+        try gzipped.write(to: output)
+    }
+
+    /// Appends `text` to the string table and returns its index.
+    public static func intern(_ text: String, in profile: inout Perftools_Profiles_Profile) -> Int64 {
+        if let index = profile.stringTable.firstIndex(of: text) { return Int64(index) }
+        profile.stringTable.append(text)
+        return Int64(profile.stringTable.count - 1)
     }
 }

@@ -93,17 +93,66 @@ struct ProfileReader {
         return (try compile(profile.dropFrames, "drop_frames"), try compile(profile.keepFrames, "keep_frames"))
     }
 
-    /// Cuts `frames` (root first) at the outermost frame `drop_frames` names.
-    static func applyDrop(_ frames: [SymbolizedFrame], filter: (drop: NSRegularExpression?, keep: NSRegularExpression?)) -> [SymbolizedFrame] {
-        guard let drop = filter.drop else { return frames }
+    /// A location's frames (outermost first) after `drop_frames`, and how it cuts the samples through it.
+    struct PrunedLocation {
+        var frames: [SymbolizedFrame]
+        /// Its outermost frame matched: samples lose it and everything it called.
+        var prune = false
+        /// An inlined frame matched: the location keeps only the callers of that frame, samples lose its callees.
+        var pruneBeneath = false
+    }
+
+    /// pprof's `Profile.Prune`, restated: per location, the outermost line whose function matches drop_frames
+    /// (and not keep_frames) is found; then each sample, scanned from the root, is cut at the first such location
+    /// after its first location that matched nothing (start-up frames are never cut, so no stack is emptied).
+    func prunedLocations(_ filter: (drop: NSRegularExpression?, keep: NSRegularExpression?)) throws -> [UInt64: PrunedLocation] {
         func matches(_ regex: NSRegularExpression, _ name: String) -> Bool {
             regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
         }
-        let cut = frames.firstIndex { frame in
-            matches(drop, frame.name) && !(filter.keep.map { matches($0, frame.name) } ?? false)
+        var result: [UInt64: PrunedLocation] = [:]
+        for location in profile.location where !location.line.isEmpty {
+            var entry = PrunedLocation(frames: try frames(of: location))
+            if let drop = filter.drop, let cut = entry.frames.firstIndex(where: { frame in
+                matches(drop, frame.name) && !(filter.keep.map { matches($0, frame.name) } ?? false)
+            }) {
+                // A location cut at its outermost line is left whole (samples that keep it, before their first
+                // other frame, keep all of it); one cut at an inlined line keeps only its callers, everywhere.
+                if cut == 0 {
+                    entry.prune = true
+                } else {
+                    entry.pruneBeneath = true
+                    entry.frames = Array(entry.frames[..<cut])
+                }
+            }
+            result[location.id] = entry
         }
-        guard let cut else { return frames }
-        return Array(frames[..<cut])
+        return result
+    }
+
+    /// A sample's frames, root first, cut as `prunedLocations` says; locations without lines become
+    /// `file+0xADDRESS` frames.
+    func sampleFrames(_ sample: Perftools_Profiles_Sample, number: Int, pruned: [UInt64: PrunedLocation]) throws -> [SymbolizedFrame] {
+        var frames: [SymbolizedFrame] = []
+        var foundUser = false
+        for id in sample.locationID.reversed() {
+            let location = try location(id, sample: number)
+            guard let entry = pruned[id] else {
+                let name = mapping(location.mappingID).flatMap { try? string($0.filename) } ?? ""
+                let module = name.isEmpty ? "[unmapped]" : (name as NSString).lastPathComponent
+                frames.append(SymbolizedFrame(name: module + "+0x" + String(location.address, radix: 16)))
+                foundUser = true
+                continue
+            }
+            if !entry.prune && !entry.pruneBeneath {
+                foundUser = true
+            } else if foundUser {
+                if entry.pruneBeneath { frames.append(contentsOf: entry.frames) }
+                break
+            }
+            frames.append(contentsOf: entry.frames)
+        }
+        if frames.isEmpty { frames = [SymbolizedFrame(name: ProfileReader.noFrames)] }
+        return frames
     }
 
     func mapping(_ id: UInt64) -> Perftools_Profiles_Mapping? { id == 0 ? nil : mappings[id] }
@@ -126,20 +175,15 @@ extension ProfileReader {
 
     /// A symbolized heap profile as the symbolizer's output: every sample a stack of named frames, root first.
     func symbolizedHeap() throws -> (HeapDump, SymbolizedHeap) {
-        let filter = try frameFilter()
+        let pruned = try prunedLocations(try frameFilter())
         var table: [SymbolizedFrame] = []
         var tableIndex: [SymbolizedFrame: Int32] = [:]
         var frameIndices: [Int32] = []
         var stacks: [SymbolizedHeap.Stack] = []
         for (number, sample) in profile.sample.enumerated() {
             let values = heapValues(try self.values(of: sample, number: number))
-            var frames: [SymbolizedFrame] = []
-            for id in sample.locationID.reversed() {
-                frames.append(contentsOf: try self.frames(of: try location(id, sample: number)))
-            }
-            frames = ProfileReader.applyDrop(frames, filter: filter)
-            // A sample without locations (pprof allows it) still counts.
-            if frames.isEmpty { frames = [SymbolizedFrame(name: ProfileReader.noFrames)] }
+            // A sample without locations (pprof allows it) still counts, on a frame of its own.
+            let frames = try sampleFrames(sample, number: number, pruned: pruned)
             let start = frameIndices.count
             for frame in frames {
                 if let known = tableIndex[frame] {
@@ -234,23 +278,11 @@ extension ProfileReader {
     /// A goroutine profile as a task snapshot: each sample (goroutines with one stack) a group of live tasks,
     /// its frames root first with file and line.
     func goroutines() throws -> TaskSnapshot {
-        let filter = try frameFilter()
+        let pruned = try prunedLocations(try frameFilter())
         var groups: [TaskGroup] = []
         for (number, sample) in profile.sample.enumerated() {
             let count = try values(of: sample, number: number)[0]
-            var frames: [SymbolizedFrame] = []
-            for id in sample.locationID.reversed() {
-                let location = try location(id, sample: number)
-                if location.line.isEmpty {
-                    let name = mapping(location.mappingID).flatMap { try? string($0.filename) } ?? ""
-                    let module = name.isEmpty ? "[unmapped]" : (name as NSString).lastPathComponent
-                    frames.append(SymbolizedFrame(name: module + "+0x" + String(location.address, radix: 16)))
-                } else {
-                    frames.append(contentsOf: try self.frames(of: location))
-                }
-            }
-            frames = ProfileReader.applyDrop(frames, filter: filter)
-            if frames.isEmpty { frames = [SymbolizedFrame(name: ProfileReader.noFrames)] }
+            let frames = try sampleFrames(sample, number: number, pruned: pruned)
             var metrics = TaskMetrics()
             metrics.liveTasks = count
             groups.append(TaskGroup(frames: frames.map { TaskFrame(name: $0.name, file: $0.file, line: $0.line) }, metrics: metrics))

@@ -73,6 +73,31 @@ struct PprofIngestTests {
         #expect(flat == nil || (flat?["regressed_at"] as? String ?? "").isEmpty)
     }
 
+    @Test("drop_frames and keep_frames are honoured as go tool pprof honours them (a real Go profile with them set)")
+    func dropFrames() throws {
+        let history = try SharedGo.history.get()
+        let folder = try Fixtures.temporaryFolder()
+        // Go writes no drop_frames: set it on a real profile. leakSmall and the chan receive machinery go
+        // (with their callees), time.NewTimer is kept.
+        let rewritten = folder.appendingPathComponent("dropped.pb.gz")
+        try PprofRewrite.rewrite(history.runs[2].heap, to: rewritten) { profile in
+            profile.dropFrames = PprofRewrite.intern("main\\.leakSmall|time\\..*|runtime\\.newproc.*", in: &profile)
+            profile.keepFrames = PprofRewrite.intern("time\\.NewTimer", in: &profile)
+        }
+        let db = folder.appendingPathComponent("p.db").path
+        let ingest = try Fixtures.profhist(["ingest", rewritten.path, "--build", "x", "--db", db])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        let id = try #require(try SharedGo.snapshotIDs(db: db)["dropped.pb.gz"])
+        let ours = try SharedGo.exported(db: db, snapshot: id)
+        let raw = try PprofRaw.read(rewritten)
+        let index = try Self.sampleTypeIndex(raw, "inuse_space")
+        let expected = raw.byStack().mapValues { $0[index] }.filter { $0.value != 0 }
+        #expect((ours["inuse_space"] ?? [:]).filter { $0.value != 0 } == expected)
+        // The leak's bytes now sit on main.main itself; go tool pprof agrees (checked above), and it did change.
+        #expect(expected.keys.contains { $0.hasSuffix("main.leakSmall") } == false)
+        #expect(expected.keys.contains { $0.hasSuffix("time.NewTimer") })
+    }
+
     @Test("an uncompressed pprof profile is detected by content and gives the same values as the gzipped one")
     func uncompressedProfile() throws {
         let history = try SharedGo.history.get()
