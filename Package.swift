@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // pprof's profile.proto (the generated Swift code is committed: Sources/ProfhistKit/Parse/Pprof/).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // Tests only: renders check's Markdown summary to prove it parses as intended.
         .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
     ],
@@ -33,15 +35,18 @@ let package = Package(
         // statfs(2)'s f_type, to tell a store on a network file system (Glibc's Swift module lacks <sys/vfs.h>).
         .target(name: "CFileSystem", path: "Sources/CFileSystem"),
         // sqlite3_config (variadic, so not callable from Swift): the CLI puts SQLite in multi-thread mode.
-        // zlib's inflate, for gzip-compressed input (see Sources/CZlib/shim.h for why not a Swift package).
-        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "CSQLiteConfig", path: "Sources/CSQLiteConfig", linkerSettings: [.linkedLibrary("sqlite3")]),
+        // gzip in and out through the system zlib (pprof files are gzipped; dumps may be): a two-function shim,
+        // whose header also exports zlib's own API for the streaming inflate of gzip input (InputSource), instead
+        // of compress-nio, which would bring swift-nio into every build for a few calls.
+        .target(name: "CGzip", path: "Sources/CGzip", linkerSettings: [.linkedLibrary("z")]),
         .target(
             name: "ProfhistKit",
             dependencies: [
                 "CDemangle",
                 "CFileSystem",
-                "CZlib",
+                "CGzip",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for the few hot insert loops of an ingest (see RawStatement).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -59,7 +64,7 @@ let package = Package(
         ),
         .target(
             name: "ProfhistTestSupport",
-            dependencies: ["ProfhistKit"],
+            dependencies: ["ProfhistKit", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -11,6 +11,8 @@ public enum InputFormat: String, CaseIterable, Sendable {
     case taskdump
     /// console-subscriber recordings (`TOKIO_CONSOLE_RECORD_PATH`).
     case recording
+    /// pprof `profile.proto`, gzipped or not: heap profiles (Go, `jemalloc_pprof`) and Go goroutine profiles.
+    case pprof
 
     /// Detects the format of the file at `path` from its first bytes.
     /// - Throws: `InputError` when the file cannot be read, is empty, or is in no known format.
@@ -28,6 +30,7 @@ public enum InputFormat: String, CaseIterable, Sendable {
         if ConsoleRecordingParser.recognizes(prefix) { return .recording }
         if TokioConsoleParser.recognizes(prefix) { return .console }
         if TaskDumpParser.recognizes(prefix) { return .taskdump }
+        if PprofParser.recognizes(prefix) { return .pprof }
         let firstLine = prefix.prefix { $0 != 0x0A }
         let quoted = firstLine.withUnsafeBytes { InputError.quote($0.bindMemory(to: UInt8.self)) }
         throw InputError.unknownFormat(path: path, firstLine: quoted)
@@ -115,6 +118,50 @@ public struct IngestPipeline {
             progress?("\(path): replaying the recording")
             let parsed = try ConsoleRecordingParser().parse(input: input)
             return try storeTasks(parsed.snapshot, digest: parsed.digest, byteCount: parsed.byteCount, path: path, options: options, started: started)
+        case .pprof:
+            progress?("\(path): reading the pprof profile")
+            return try ingestPprof(input: input, options: options, started: started)
+        }
+    }
+
+    /// A pprof profile: a goroutine profile is stored as a task snapshot; a heap profile goes through the heap
+    /// path (symbolized first when the profile has only addresses).
+    private func ingestPprof(input: InputSource, options: IngestOptions, started: Date) throws -> Report {
+        let path = input.path
+        let parsed = try PprofParser().parse(input: input)
+        var options = options
+        if options.takenAtIsDefault, let time = parsed.takenAt {
+            // The profile's own time (time_nanos) beats the file's modification time, with the same future check.
+            try TimeCheck.refuseFuture(time, path: path, source: "time in the profile")
+            options.takenAt = time
+        }
+        // pprof carries no process id: without --run, each file is its own run, as for task snapshots.
+        if options.run == nil {
+            options.run = "file-" + ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        }
+        switch parsed.content {
+        case .goroutines(var snapshot):
+            snapshot.warnings += parsed.warnings
+            return try storeTasks(snapshot, digest: parsed.digest, byteCount: parsed.byteCount, path: path, options: options, started: started)
+        case .heap(let dump, let named):
+            let store = try openStore()
+            let ingestor = HeapIngestor(store: store, plumbing: plumbing)
+            if let existing = try ingestor.existingSnapshot(digest: parsed.digest) {
+                return Report(outcome: .skipped(existingSnapshotID: existing), warnings: [], seconds: 0, format: "pprof", kind: "heap")
+            }
+            var symbolized: SymbolizedHeap
+            if let named {
+                symbolized = named
+            } else {
+                progress?("\(path): symbolizing \(dump.stacks.count) stacks")
+                symbolized = try Symbolizer(binaries: binaries, llvm: llvm).symbolize(dump, source: path, cache: store)
+            }
+            symbolized.warnings = parsed.warnings + symbolized.warnings
+            let result = JemallocHeapParser.Result(dump: dump, digest: parsed.digest, byteCount: parsed.byteCount)
+            let outcome = try ingestor.store(result, symbolized: symbolized, path: path, options: options)
+            return Report(
+                outcome: outcome, warnings: symbolized.warnings, seconds: Date().timeIntervalSince(started), format: "pprof",
+                kind: "heap")
         }
     }
 

@@ -17,11 +17,15 @@ struct IngestCommand: ParsableCommand {
 
             Produce dumps with MALLOC_CONF=prof:true,prof_final:true (one at exit) or by calling \
             mallctl("prof.dump", ...); lg_prof_sample sets the sampling (default 19: every 512 KiB on average).
+
+            pprof profiles (gzipped or not): Go heap profiles keep their names; jemalloc_pprof's (GreptimeDB, \
+            other Rust services) are symbolized against --binary, matched by build-id or file name. Go goroutine \
+            profiles become task snapshots (top --kind tasks).
             """
     )
 
     /// The dump files.
-    @Argument(help: ArgumentHelp("Files to ingest: jemalloc heap dumps, or tokio task snapshots.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Files to ingest: jemalloc heap dumps, pprof profiles, or tokio task snapshots.", valueName: "file"))
     var files: [String]
 
     /// The build the dumps come from.
@@ -56,8 +60,8 @@ struct IngestCommand: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Input format; auto detects it from the content: jemalloc heap dumps, tokio-console JSON (console), tokio task dumps (taskdump), console-subscriber recordings (recording).",
-            valueName: "auto|jemalloc|console|taskdump|recording"))
+            "Input format; auto detects it from the content: jemalloc heap dumps, tokio-console JSON (console), tokio task dumps (taskdump), console-subscriber recordings (recording), pprof heap and goroutine profiles (pprof, gzipped or not).",
+            valueName: "auto|jemalloc|console|taskdump|recording|pprof"))
     var format: InputFormat = .auto
 
     @OptionGroup var store: StoreOptions

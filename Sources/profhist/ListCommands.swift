@@ -87,8 +87,13 @@ struct ExportCommand: ParsableCommand {
             --wide: one row per build (or snapshot, --by snapshot) and one column per stack among the --top \
             ranked by growth: a sheet to chart.
 
+            --format pprof: a gzipped pprof profile (--output FILE, or stdout) of one snapshot (--snapshot ID) or \
+            a build's mean (--build NAME), every metric of the kind a sample type, for go tool pprof, Pyroscope \
+            and Parca.
+
               profhist export --format csv --output memory.csv
               profhist export --build v1.5.0 --format folded | flamegraph.pl > v1.5.0.svg
+              profhist export --build v1.5.0 --format pprof --output v1.5.0.pb.gz && go tool pprof -top v1.5.0.pb.gz
               profhist export --wide --top 10 --format csv
             """
     )
@@ -97,7 +102,7 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Only this snapshot.", valueName: "id")) var snapshot: Int64?
     @OptionGroup var series: SeriesOptions
 
-    @Option(name: .long, help: ArgumentHelp("Output format.", valueName: "table|csv|tsv|json|jsonl|folded"))
+    @Option(name: .long, help: ArgumentHelp("Output format.", valueName: "table|csv|tsv|json|jsonl|folded|pprof"))
     var format: ExportFormat = .table
 
     @Flag(name: .long, help: "One row per build (or snapshot), one column per stack (see --top, --by).")
@@ -118,7 +123,9 @@ struct ExportCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func validate() throws {
-        if wide && format == .folded { throw ValidationError("--wide and --format folded do not go together") }
+        if wide && (format == .folded || format == .pprof) {
+            throw ValidationError("--wide and --format \(format.rawValue) do not go together")
+        }
         if top < 1 { throw ValidationError("--top must be at least 1") }
     }
 
@@ -138,7 +145,11 @@ struct ExportCommand: ParsableCommand {
             }
             do {
                 try opened.queue.read { db in
-                    if wide {
+                    if format == .pprof {
+                        let (data, count) = try PprofExport(filter: filter).snapshot(db)
+                        if let file { file.write(data) } else { StandardStreams.write(data) }
+                        if count > 1 { printError("profhist: export: pprof values are the mean over \(count) snapshots") }
+                    } else if wide {
                         try export.wide(db, axis: axis, top: top, format: format.rowFormat ?? .table, sink: sink)
                     } else if format == .folded {
                         let count = try export.folded(db, sink: sink)

@@ -202,6 +202,8 @@ struct DiffCommand: ParsableCommand {
 
               profhist diff --base v1.4.0 --target v1.5.0
               profhist diff --base snapshot:12 --target snapshot:19 --group leaf
+              profhist diff --base v1.4.0 --target v1.5.0 --format pprof --output growth.pb.gz
+              go tool pprof -top growth.pb.gz
 
             Machine columns: stack_id, leaf, stack, base, target, delta, delta_pct (percent of the base total).
             """
@@ -226,9 +228,12 @@ struct DiffCommand: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Output: table, csv, tsv, json, jsonl, or folded ('stack BASE TARGET' lines for difffolded.pl and inferno-diff-folded).",
+            "Output: table, csv, tsv, json, jsonl, folded ('stack BASE TARGET' lines for difffolded.pl and inferno-diff-folded), or pprof (target minus base, gzipped, every metric; needs --output).",
             valueName: "format"))
     var format: ExportFormat = .table
+
+    @Option(name: .long, help: ArgumentHelp("Write to this file (atomically); for --format pprof.", valueName: "path"))
+    var output: String?
 
     @Flag(name: .customLong("no-headers"), help: "Leave out the header row (csv, tsv, table).")
     var noHeaders = false
@@ -237,11 +242,17 @@ struct DiffCommand: ParsableCommand {
         guard DiffSelection(base) != nil else { throw ValidationError("--base must be a build name or snapshot:ID") }
         guard DiffSelection(target) != nil else { throw ValidationError("--target must be a build name or snapshot:ID") }
         if limit < 0 { throw ValidationError("--limit must be 0 or more") }
+        if format == .pprof && output == nil { throw ValidationError("--format pprof needs --output FILE") }
+        if format != .pprof && output != nil { throw ValidationError("--output goes with --format pprof") }
     }
 
     func run() throws {
         try reportingErrors {
             let opened = try store.openForReading()
+            if format == .pprof, let output {
+                try writePprof(opened, to: output)
+                return
+            }
             var diff = HeapDiff(base: DiffSelection(base)!, target: DiffSelection(target)!, filter: series.filter)
             diff.grouping = series.group
             diff.growing = order == .grow
@@ -280,6 +291,20 @@ struct DiffCommand: ParsableCommand {
                 writer.write([.integer(row.key), .text(row.leaf), .text(row.stack), .real(row.base), .real(row.target), .real(row.delta), .real(row.percentOfBase)])
             }
             writer.finish()
+        }
+    }
+
+    /// Target minus base as a pprof profile.
+    private func writePprof(_ opened: Store, to path: String) throws {
+        guard let base = DiffSelection(base), let target = DiffSelection(target) else { return }
+        let file = try OutputFile(path: path, protecting: store.path)
+        do {
+            let data = try opened.queue.read { db in try PprofExport(filter: series.filter).diff(db, base: base, target: target) }
+            file.write(data)
+            try file.commit()
+        } catch {
+            file.abandon()
+            throw error
         }
     }
 }

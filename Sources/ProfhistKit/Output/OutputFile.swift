@@ -84,6 +84,13 @@ public final class OutputFile {
         if code != 0 { failure = OutputError.write(path: path, code: code) }
     }
 
+    /// Appends `data` (binary output such as a gzipped pprof profile); failures as for `write(_ text:)`.
+    public func write(_ data: Data) {
+        guard failure == nil, fd >= 0 else { return }
+        let code = data.withUnsafeBytes { writeAll(fd, $0) }
+        if code != 0 { failure = OutputError.write(path: path, code: code) }
+    }
+
     /// Whether a write has failed (a caller producing output for long may stop early).
     public var hasFailed: Bool { failure != nil }
 

@@ -49,6 +49,13 @@ public enum StandardStreams {
         if code != 0 { onFailure(OutputError.write(path: "standard output", code: code)) }
     }
 
+    /// Writes binary `data` (a gzipped profile) to standard output; failures as for `write(_ text:)`.
+    public static func write(_ data: Data) {
+        if outputClosed { onFailure(.writeFailed(path: "standard output", reason: "it is closed")) }
+        let code = data.withUnsafeBytes { writeAll(1, $0) }
+        if code != 0 { onFailure(OutputError.write(path: "standard output", code: code)) }
+    }
+
     /// Writes a line to standard error; errors are ignored (there is nowhere left to report them).
     public static func writeError(_ line: String) {
         var text = line + "\n"

@@ -9,6 +9,8 @@ public struct HeapDump: Sendable {
         case jemallocHeapV2 = "jemalloc_heap_v2"
         /// gperftools and jemalloc 3.x: `heap profile: ...` and one line per stack.
         case legacyHeapProfile = "heap_profile"
+        /// pprof's `profile.proto` heap profile (Go's `/debug/pprof/heap`, Rust's `jemalloc_pprof`).
+        case pprof = "pprof"
     }
 
     public var format: Format
@@ -69,6 +71,11 @@ public struct MemoryMapping: Sendable, Equatable {
     public var inode: UInt64
     /// The mapped file, or a pseudo-name such as `[vdso]`; empty for anonymous memory.
     public var path: String
+    /// The file's GNU build-id (hex), when the profile says (pprof mappings do; `/proc/PID/maps` does not).
+    public var buildID: String? = nil
+    /// Whether an address minus `start` is already the file's ELF virtual address (pprof profiles written by
+    /// `jemalloc_pprof` give file-relative addresses), rather than a run-time address mapped from `offset`.
+    public var addressesAreVirtual = false
 
     public var isExecutable: Bool { permissions.contains("x") }
 

@@ -16,6 +16,8 @@ public enum InputError: LocalizedError, Equatable {
     case truncated(path: String, line: Int, message: String)
     /// The file's time (its modification time, or a time in its data) is more than a day ahead of this clock.
     case futureTime(path: String, time: String, source: String)
+    /// A binary profile (pprof) that does not decode or refers to what it does not hold.
+    case invalidProfile(path: String, message: String)
 
     public var errorDescription: String? {
         switch self {
@@ -25,7 +27,7 @@ public enum InputError: LocalizedError, Equatable {
             return "\(path): empty file, expected a jemalloc heap dump ('heap_v2/N' on the first line)"
         case .unknownFormat(let path, let firstLine):
             return "\(path):1: unknown format: expected a jemalloc heap dump ('heap_v2/N'), tokio-console JSON, a tokio "
-                + "task dump ('TASK n:') or a console recording ('{\"v\":1}'), got '\(firstLine)'"
+                + "task dump ('TASK n:'), a console recording ('{\"v\":1}') or a pprof profile (gzipped profile.proto), got '\(firstLine)'"
         case .malformed(let path, let line, let message):
             return "\(path):\(line): \(message)"
         case .truncated(let path, let line, let message):
@@ -33,6 +35,8 @@ public enum InputError: LocalizedError, Equatable {
         case .futureTime(let path, let time, let source):
             return "\(path): its \(source) \(time) is more than a day in the future (a wrong clock?): refused, since "
                 + "it would rank as the newest snapshot for good; give the real time with --at"
+        case .invalidProfile(let path, let message):
+            return "\(path): bad pprof profile: \(message)"
         }
     }
 

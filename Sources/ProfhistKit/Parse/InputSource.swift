@@ -1,4 +1,4 @@
-import CZlib
+import CGzip
 import Foundation
 
 #if canImport(Glibc)
@@ -103,6 +103,22 @@ public final class InputSource {
             return n
         }
         return try readSource(into: buffer)
+    }
+
+    /// Reads the rest of the input (decompressed) into memory, for binary formats decoded whole (pprof).
+    /// - Parameter limit: the most bytes accepted; a longer input is an error naming the file and the limit.
+    /// - Throws: `InputError` on a read error, damaged gzip data or an input over `limit`.
+    public func readAll(limit: Int) throws -> Data {
+        var data = Data()
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = try chunk.withUnsafeMutableBytes { try read(into: $0) }
+            if n == 0 { return data }
+            guard data.count + n <= limit else {
+                throw InputError.malformed(path: path, line: 1, message: "more than \(limit) bytes (decompressed): refused")
+            }
+            data.append(contentsOf: chunk[0..<n])
+        }
     }
 
     /// Reads decompressed bytes (the first read decides whether the input is gzip).
@@ -223,7 +239,7 @@ final class GzipInflater {
             stream.next_in = source.baseAddress! + consumedFrom
             stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
             stream.avail_out = UInt32(buffer.count)
-            return CZlib.inflate(&stream, Z_NO_FLUSH)
+            return CGzip.inflate(&stream, Z_NO_FLUSH)
         }
         let produced = buffer.count - Int(stream.avail_out)
         switch status {

@@ -11,6 +11,8 @@ public struct TaskSnapshot: Sendable {
         case taskDump = "tokio_task_dump"
         /// console-subscriber's recording (`TOKIO_CONSOLE_RECORD_PATH`), JSON lines.
         case consoleRecording = "console_recording"
+        /// Go's goroutine profile in pprof's `profile.proto` (`pprof.Lookup("goroutine").WriteTo(w, 0)`).
+        case goroutineProfile = "pprof_goroutine"
     }
 
     public var format: Format

@@ -6,6 +6,8 @@ public enum ExportFormat: String, CaseIterable, Sendable {
     case table, csv, tsv, json, jsonl
     /// `frame;frame;frame VALUE` per stack, for flamegraph.pl, inferno and speedscope.
     case folded
+    /// A gzipped pprof profile (`profile.proto`), for `go tool pprof`, Pyroscope and Parca.
+    case pprof
 
     public var rowFormat: OutputFormat? { OutputFormat(rawValue: rawValue) }
 }

@@ -152,6 +152,15 @@ public final class ELFFile: @unchecked Sendable {
         return nil
     }
 
+    /// Turns an ELF virtual address into its offset in the file: the inverse of `virtualAddress(forFileOffset:)`,
+    /// for profiles that give virtual addresses (pprof's `jemalloc_pprof`).
+    public func fileOffset(forVirtualAddress address: UInt64) -> UInt64? {
+        for segment in segments where address >= segment.virtualAddress && address < segment.virtualAddress + max(segment.fileSize, 1) {
+            return address - segment.virtualAddress + segment.fileOffset
+        }
+        return nil
+    }
+
     /// Whether an executable mapping of `/proc/PID/maps` (its file offset and length) fits one of this file's
     /// executable segments: a cheap check that the binary is the one the process ran.
     public func matches(mappingOffset: UInt64, length: UInt64) -> Bool {

@@ -137,8 +137,10 @@ public struct Symbolizer {
         let mappedNames = Set(perMapping.keys.map { (sorted[$0].path as NSString).lastPathComponent })
         var claimed = Set(binaries.filter { mappedNames.contains($0.fileName) }.map(\.path))
         var alternates: [String: BinaryCandidate] = [:]
+        // Build-ids the profile gives for its mappings (pprof), to match a --binary by.
+        let buildIDs = Dictionary(sorted.compactMap { m in m.buildID.map { (m.path, $0) } }, uniquingKeysWith: { first, _ in first })
         for path in Set(perMapping.keys.map { sorted[$0].path }).sorted() {
-            let (candidate, alternate, note) = resolve(path: path, isMain: path == mainPath, claimed: &claimed)
+            let (candidate, alternate, note) = resolve(path: path, isMain: path == mainPath, buildID: buildIDs[path], claimed: &claimed)
             if let note { warnings.append("\(source): \(note)") }
             resolved[path] = candidate
             alternates[path] = alternate
@@ -209,7 +211,9 @@ public struct Symbolizer {
             }
             for pc in pcs {
                 let offset = pc - mapping.start + mapping.offset
-                if let vaddr = candidate.elf.virtualAddress(forFileOffset: offset) {
+                if mapping.addressesAreVirtual {
+                    byBinary[candidate.key, default: (candidate, [])].1.append((pc, offset))
+                } else if let vaddr = candidate.elf.virtualAddress(forFileOffset: offset) {
                     byBinary[candidate.key, default: (candidate, [])].1.append((pc, vaddr))
                 } else {
                     frames[pc] = [SymbolizedFrame(name: "\(fileName)+0x" + String(offset, radix: 16))]
@@ -299,22 +303,39 @@ public struct Symbolizer {
     /// instruction before the dump's return addresses, or whose executable segment does not fit the mapping, is
     /// from another build.
     static func mismatch(_ candidate: BinaryCandidate, mapping: MemoryMapping, returnAddresses: [UInt64]) -> String? {
-        let checks = returnAddresses.compactMap { candidate.elf.followsCall(returnOffset: $0 - mapping.start + mapping.offset) }
+        if let wanted = mapping.buildID, let id = candidate.elf.buildID, wanted != id {
+            return "the profile gives build-id \(wanted)"
+        }
+        let checks = returnAddresses.compactMap { address -> Bool? in
+            let offset = address - mapping.start + mapping.offset
+            // A virtual address (pprof) is turned back into the file offset the call check reads.
+            guard mapping.addressesAreVirtual else { return candidate.elf.followsCall(returnOffset: offset) }
+            return candidate.elf.fileOffset(forVirtualAddress: offset).flatMap { candidate.elf.followsCall(returnOffset: $0) }
+        }
         let misses = checks.filter { !$0 }.count
         if checks.count >= 8, Double(misses) > 0.2 * Double(checks.count) {
             return "\(misses) of \(checks.count) return addresses follow no call instruction"
         }
-        if !candidate.elf.matches(mappingOffset: mapping.offset, length: mapping.end - mapping.start) {
+        // A pprof mapping with virtual addresses has no run-time extent to compare.
+        if !mapping.addressesAreVirtual, !candidate.elf.matches(mappingOffset: mapping.offset, length: mapping.end - mapping.start) {
             return "executable segment at file offset 0x\(String(mapping.offset, radix: 16)) differs"
         }
         return nil
     }
 
-    /// Picks the local file for a mapped path: a `--binary` with the same file name, else the file at the
+    /// Picks the local file for a mapped path: a `--binary` with the build-id the profile gives (pprof), else a
+    /// `--binary` with the same file name, else the file at the
     /// mapped path (and a `--binary` with its build-id, if any), else for the main executable the only
     /// `--binary` left. The alternate is the file at the mapped path when it is there with another build-id than
     /// the `--binary` chosen by name: the dump's code decides between them.
-    func resolve(path: String, isMain: Bool, claimed: inout Set<String>) -> (BinaryCandidate?, alternate: BinaryCandidate?, String?) {
+    func resolve(
+        path: String, isMain: Bool, buildID: String? = nil, claimed: inout Set<String>
+    ) -> (BinaryCandidate?, alternate: BinaryCandidate?, String?) {
+        // A profile that names the build-id (pprof) is matched by it first: file names may differ.
+        if let buildID, let match = binaries.first(where: { $0.elf.buildID == buildID }) {
+            claimed.insert(match.path)
+            return (match, nil, nil)
+        }
         let name = (path as NSString).lastPathComponent
         if let match = binaries.first(where: { $0.fileName == name }) {
             claimed.insert(match.path)
