@@ -80,6 +80,7 @@ struct IngestCommand: ParsableCommand {
     }
 
     func run() throws {
+        if quiet { Store.upgradeNotice = nil }  // -q: errors and warnings only
         var candidates: [BinaryCandidate] = []
         do {
             for path in binaries { candidates.append(try BinaryCandidate(path: path)) }

@@ -76,6 +76,9 @@ public struct GrowthReport: Sendable {
     public var replicates: [Int]
     public var keysTested: Int
     public var meanTotal: Double
+    /// The fewest points on which a steady rise without a level shift can be judged at this alpha
+    /// (`SteadyRise.pointsNeeded`): with fewer, "nothing grew" means "too short to judge".
+    public var pointsNeeded = 3
 }
 
 /// Ranks stacks by growth over a series of builds or snapshots (see `reference/regression-stats.md`).
@@ -346,12 +349,20 @@ public struct GrowthRanking {
                         && ramp.pValue < options.alpha
                     trendRow = ramp
                 }
-                // A significant level shift first (it dates steps best), else a significant trend, else the
-                // smallest p-value tried, for --all.
+                let riseRow = steadyRiseRow(
+                    row, means: means, replicates: replicates, points: points, last: entry.last, floor: floor,
+                    detector: detector)
+                // A significant level shift first (it dates steps best), else a significant trend, else a steady
+                // rise against sampling noise, else the smallest p-value tried, for --all. A steady rise that
+                // also holds lends its p-value to the shift or trend that dates it.
                 if let step = stepRow, step.significant {
                     row = step
+                    if let rise = riseRow, rise.significant { row.pValue = min(row.pValue, rise.pValue) }
                 } else if let ramp = trendRow, ramp.significant {
                     row = ramp
+                    if let rise = riseRow, rise.significant { row.pValue = min(row.pValue, rise.pValue) }
+                } else if let rise = riseRow, rise.significant {
+                    row = rise
                 } else if let step = stepRow {
                     row = step
                 } else if let ramp = trendRow {
@@ -359,6 +370,9 @@ public struct GrowthRanking {
                 } else if let best = detector.bestSplit(replicates) {
                     row.pValue = min(1, 2 * best.pAdjusted)
                 }
+            }
+            if row.significant && !GrowthRanking.keepsRise(series: row.series, baseline: row.before, growing: options.growing) {
+                row.significant = false
             }
             pValues.append(row.pValue)
             rows.append(row)
@@ -396,7 +410,41 @@ public struct GrowthRanking {
         }
         return GrowthReport(
             rows: rows, points: points.map(\.label), replicates: points.map(\.replicateCount), keysTested: sums.count,
-            meanTotal: meanTotal)
+            meanTotal: meanTotal, pointsNeeded: SteadyRise.pointsNeeded(alpha: options.alpha))
+    }
+
+    /// The reading of a stack as a steady rise against jemalloc's sampling noise (`SteadyRise`), for byte
+    /// metrics of sampled dumps; nil when the series does not rise at every one of its last points.
+    private func steadyRiseRow(
+        _ row: GrowthRow, means: [Double], replicates: [[Double]], points: [SeriesPoint], last: Double, floor: Double,
+        detector: ChangePointDetector
+    ) -> GrowthRow? {
+        let own = ChangePointDetector.dispersion(replicates, samplingInterval: detector.samplingInterval) ?? 1
+        guard
+            let rise = SteadyRise.test(
+                means: means, snapshots: points.map(\.snapshots.count), samplingInterval: detector.samplingInterval,
+                dispersion: max(own, detector.sharedDispersion ?? 1), growing: options.growing, alpha: options.alpha)
+        else { return nil }
+        var result = row
+        result.pValue = min(1, 3 * rise.p)  // three readings per stack: level shift, trend, steady rise
+        result.regressedAt = points[rise.start + 1].label
+        result.before = rise.baseline
+        result.after = last
+        result.change = last - rise.baseline
+        let relative = abs(result.change) >= options.minRelative * abs(rise.baseline)
+        result.significant = relative && abs(result.change) >= floor && (result.change > 0) == options.growing
+            && result.pValue < options.alpha
+        return result
+    }
+
+    /// Whether growth is still there at the last point: a stack that rose and fell back (sqlite's sorter,
+    /// 0 -> 130 MB -> 12 MB) is a rise and fall, not growth. The last point must keep at least half of the
+    /// largest move from the baseline (the same, downwards, for a fall).
+    static func keepsRise(series: [Double], baseline: Double, growing: Bool) -> Bool {
+        guard let last = series.last else { return true }
+        let sign: Double = growing ? 1 : -1
+        let peak = series.map { sign * ($0 - baseline) }.max() ?? 0
+        return sign * (last - baseline) >= 0.5 * peak
     }
 
     /// A significant monotonic trend in the requested direction (Mann–Kendall on the point means, p below

@@ -151,6 +151,7 @@ extension SeriesFilter {
             }
             return position
         }
+        try checkRunAndLabelsExist(db)
         if let from = try position(fromBuild), let to = try position(toBuild), from > to {
             throw StoreError.badParameter(
                 "--builds \(fromBuild ?? "")..\(toBuild ?? ""): \(fromBuild ?? "") comes after \(toBuild ?? "") (see 'profhist builds')")
@@ -173,6 +174,36 @@ extension SeriesFilter {
             snapshot.labels = row["labels"] ?? ""
             return snapshot
         }
+    }
+}
+
+extension SeriesFilter {
+    /// A `--run` or `--label` that names nothing in the store is a mistake (a typo, the wrong store), not an
+    /// empty answer: says so, with what does exist.
+    /// - Throws: `StoreError.noMatch` naming the run or label and listing (some of) those stored.
+    func checkRunAndLabelsExist(_ db: Database) throws {
+        if let run, try Int.fetchOne(db, sql: "SELECT count(*) FROM run WHERE name = ?", arguments: [run]) == 0 {
+            let names = try String.fetchAll(
+                db, sql: "SELECT name FROM run WHERE id IN (SELECT run_id FROM snapshot WHERE kind = ?) ORDER BY id", arguments: [kind])
+            throw StoreError.noMatch("no run named '\(run)'; \(SeriesFilter.listing(names, of: "run")) (see 'profhist snapshots')")
+        }
+        guard !labels.isEmpty else { return }
+        let stored = try String.fetchAll(
+            db,
+            sql: """
+                SELECT DISTINCT k.value || '=' || v.value FROM snapshot_label AS l
+                JOIN string AS k ON k.id = l.key_id JOIN string AS v ON v.id = l.value_id ORDER BY 1
+                """)
+        for label in labels where !stored.contains(label) {
+            throw StoreError.noMatch("no snapshot has the label '\(label)'; \(SeriesFilter.listing(stored, of: "label")) (see 'profhist snapshots')")
+        }
+    }
+
+    /// "runs stored: a, b, c" (the first 12, and how many more), or "no runs stored".
+    static func listing(_ names: [String], of thing: String) -> String {
+        guard !names.isEmpty else { return "no \(thing)s stored" }
+        let shown = names.prefix(12).map { "'\($0)'" }.joined(separator: ", ")
+        return "\(thing)s stored: \(shown)" + (names.count > 12 ? " and \(names.count - 12) more" : "")
     }
 }
 

@@ -85,7 +85,7 @@ public final class Store: @unchecked Sendable {
             guard !readOnly else {
                 throw StoreError.unreadable(path: path, reason: "schema version \(version) needs an upgrade, but the store is read-only")
             }
-            try migrate(upTo: target)
+            try migrate(from: version, upTo: target)
         }
     }
 
@@ -129,8 +129,11 @@ public final class Store: @unchecked Sendable {
 
     /// Applies each missing migration in its own immediate transaction; another process migrating at the same
     /// time is waited for, and the version is re-read inside the lock.
-    private func migrate(upTo target: Int) throws {
-        var noticed = false
+    /// Applies the migrations above `start` (the version the store had when opened) up to `target`. A store at
+    /// version 0 is being created, not upgraded: no notice (each migration commits on its own, so the version
+    /// read inside the loop is above 0 after the first one).
+    private func migrate(from start: Int, upTo target: Int) throws {
+        var noticed = start == 0
         for migration in Store.migrations where migration.version <= target {
             try queue.inDatabase { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
