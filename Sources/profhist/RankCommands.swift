@@ -163,13 +163,13 @@ func printGrowth(_ report: GrowthReport, metric: Metric, axis: PointAxis, growin
             columns: [
                 Column("rank", .number), Column("stack_id", .number), Column.filling(grouping == .function ? "function" : "leaf"),
                 Column("trend"), Column("last", unit), Column("delta", unit), Column("change", unit), Column("p_value"),
-                Column("q_value"), Column("regressed_at", maxWidth: 20),
+                Column("regressed_at", maxWidth: 20),
             ], headers: output.headers)
         writer.lineWidth = TerminalWidth.current()
         for row in report.rows {
             writer.write([
                 .integer(Int64(row.rank)), .integer(row.key), .text(row.leaf), .text(Sparkline.render(row.series)),
-                .real(row.last), .real(row.delta), .real(row.change), .text(formatP(row.pValue)), .text(formatP(row.qValue)),
+                .real(row.last), .real(row.delta), .real(row.change), .text(formatP(row.pValue)),
                 .text(row.regressedAt ?? ""),
             ])
         }

@@ -150,6 +150,16 @@ public final class Store: @unchecked Sendable {
                             throw StoreError.upgradeFailed(
                                 path: path, version: current, migration: migration.name, reason: Store.upgradeFailure(error))
                         }
+                        if current > 0 && migration.name.contains("allocator_wrappers") {
+                            // The shipped wrappers re-level the frames already stored and rename their stacks'
+                            // leaves (SQL alone cannot walk the stacks as `Plumbing.leafIndex` does).
+                            do {
+                                _ = try AllocatorWrappers.apply(db)
+                            } catch {
+                                throw StoreError.upgradeFailed(
+                                    path: path, version: current, migration: migration.name, reason: Store.upgradeFailure(error))
+                            }
+                        }
                         try db.execute(sql: "PRAGMA user_version = \(migration.version)")
                     }
                     try db.execute(sql: "COMMIT")
