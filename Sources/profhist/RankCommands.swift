@@ -157,19 +157,19 @@ func printGrowth(_ report: GrowthReport, metric: Metric, axis: PointAxis, growin
     if output.format == .table {
         printGrowthHeading(report, metric: metric, axis: axis)
         // The same names and numbers as the machine columns: delta = last - first, change = the last level
-        // minus the level before the change (0 when there is none).
+        // minus the level before the change (0 when there is none). `last` and the rest are in --format csv.
         let writer = RowWriter(
             format: .table,
             columns: [
                 Column("rank", .number), Column("stack_id", .number), Column.filling(grouping == .function ? "function" : "leaf"),
-                Column("trend"), Column("last", unit), Column("delta", unit), Column("change", unit), Column("p_value"),
-                Column("regressed_at", maxWidth: 20),
+                Column("trend"), Column("delta", unit), Column("change", unit), Column("p_value"),
+                Column.filling("regressed_at"),
             ], headers: output.headers)
         writer.lineWidth = TerminalWidth.current()
         for row in report.rows {
             writer.write([
                 .integer(Int64(row.rank)), .integer(row.key), .text(row.leaf), .text(Sparkline.render(row.series)),
-                .real(row.last), .real(row.delta), .real(row.change), .text(formatP(row.pValue)),
+                .real(row.delta), .real(row.change), .text(formatP(row.pValue)),
                 .text(row.regressedAt ?? ""),
             ])
         }

@@ -197,7 +197,7 @@ struct TableLayout {
     var lineWidth = 100
 
     /// The narrowest a line-filling column gets, however narrow the terminal.
-    static let minimumFillWidth = 12
+    static let minimumFillWidth = 10
 
     func render() -> String {
         let texts = rows.map { row in zip(columns, row).map { TableLayout.human($1, $0) } }

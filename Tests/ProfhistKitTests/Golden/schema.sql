@@ -6,6 +6,12 @@ CREATE UNIQUE INDEX snapshot_source ON snapshot (source_digest, build_id, run_id
 
 CREATE INDEX snapshot_taken_at ON snapshot (taken_at);
 
+CREATE TABLE allocator_wrapper (
+    pattern TEXT PRIMARY KEY,
+    origin TEXT NOT NULL CHECK (origin IN ('default', 'user')),
+    removed INTEGER NOT NULL DEFAULT 0 CHECK (removed IN (0, 1))
+) WITHOUT ROWID;
+
 CREATE TABLE binary (
     id INTEGER PRIMARY KEY,
     build_key TEXT NOT NULL,
