@@ -216,6 +216,9 @@ public struct Symbolizer {
         var frames: [UInt64: [SymbolizedFrame]] = [:]
         var newSymbols: [SymbolizedHeap.NewSymbols] = []
         var byBinary: [String: (BinaryCandidate, [(pc: UInt64, vaddr: UInt64)])] = [:]
+        // Addresses named now, not from the store's cache: an unnamed one from the cache was warned about when
+        // it was first stored, so a store hears about each module once, not with every dump.
+        var fresh = Set<UInt64>()
         for (index, pcs) in perMapping {
             let mapping = sorted[index]
             let fileName = (mapping.path as NSString).lastPathComponent
@@ -231,6 +234,7 @@ public struct Symbolizer {
                     byBinary[candidate.key, default: (candidate, [])].1.append((pc, vaddr))
                 } else {
                     frames[pc] = [SymbolizedFrame(name: "\(fileName)+0x" + String(offset, radix: 16))]
+                    fresh.insert(pc)
                 }
             }
         }
@@ -241,6 +245,7 @@ public struct Symbolizer {
             known[key] = (try cache?.cachedSymbols(binaryKey: key, symbolizer: symbolizer(for: candidate))) ?? [:]
             let absent = Array(Set(pairs.map(\.vaddr)).filter { known[key]?[$0] == nil }).sorted()
             if !absent.isEmpty { missing.append((candidate.path, absent)) }
+            for pair in pairs where known[key]?[pair.vaddr] == nil { fresh.insert(pair.pc) }
         }
         clock.lap("cache")
         // One llvm-symbolizer process for the missing addresses of every binary with DWARF.
@@ -289,7 +294,10 @@ public struct Symbolizer {
         for (index, modulePCs) in perMapping {
             guard !sorted[index].path.hasPrefix("[") else { continue }  // [vdso], [vsyscall]: no file to name them
             let prefix = (sorted[index].path as NSString).lastPathComponent + "+0x"
-            for pc in modulePCs where frames[pc]?.count == 1 && frames[pc]?[0].name.hasPrefix(prefix) == true {
+            let cached = (resolved[sorted[index].path] ?? nil) != nil
+            for pc in modulePCs where frames[pc]?.count == 1 && frames[pc]?[0].name.hasPrefix(prefix) == true
+                && (!cached || fresh.contains(pc))
+            {
                 unnamedModule[pc] = sorted[index].path
             }
         }
