@@ -14,6 +14,8 @@ public enum InputError: LocalizedError, Equatable {
     case malformed(path: String, line: Int, message: String)
     /// The file ends before the format says it is complete.
     case truncated(path: String, line: Int, message: String)
+    /// A well-formed file of a kind profhist does not store (a growth or fragmentation profile).
+    case unsupported(path: String, line: Int, message: String)
 
     public var errorDescription: String? {
         switch self {
@@ -28,6 +30,8 @@ public enum InputError: LocalizedError, Equatable {
             return "\(path):\(line): \(message)"
         case .truncated(let path, let line, let message):
             return "\(path):\(line): truncated: \(message)"
+        case .unsupported(let path, let line, let message):
+            return "\(path):\(line): \(message)"
         }
     }
 

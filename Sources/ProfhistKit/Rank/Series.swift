@@ -84,6 +84,9 @@ public struct SeriesSnapshot: Sendable {
     public var position: Int
     public var runID: Int64
     public var takenAt: Int64
+    /// The time that places the snapshot among the others (the `snapshot_order` view): within a run, the run's
+    /// times in the order of jemalloc's dump sequence, so dumps copied with fresh modification times keep their order.
+    public var orderTime: Int64 = 0
     public var total: Double
     public var samplePeriod: Int64
     public var totalObjects: Double = 0
@@ -114,7 +117,7 @@ extension SeriesFilter {
         case .snapshot:
             return snapshots.map { snapshot in
                 SeriesPoint(
-                    label: Timestamp.rfc3339(milliseconds: snapshot.takenAt), snapshots: [snapshot],
+                    label: Timestamp.rfc3339(milliseconds: snapshot.orderTime), snapshots: [snapshot],
                     replicateOf: [snapshot.id: 0], replicateCount: 1, snapshotsPerReplicate: [1])
             }
         case .build:
@@ -169,6 +172,7 @@ extension SeriesFilter {
                 id: row["snapshot_id"], buildID: row["build_id"], build: row["build"], position: row["position"],
                 runID: row["run_id"], takenAt: row["taken_at"], total: row["total"], samplePeriod: row["sample_period"])
             snapshot.run = row["run"]
+            snapshot.orderTime = row["order_time"]
             snapshot.totalObjects = row["total_objects"]
             snapshot.kind = kind
             snapshot.labels = row["labels"] ?? ""
