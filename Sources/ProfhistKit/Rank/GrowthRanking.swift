@@ -312,7 +312,13 @@ public struct GrowthRanking {
                     let levelBefore = history.levels.last(where: { $0.end <= move.change.index })?.mean
                 {
                     var step = row
-                    step.pValue = min(1, 2 * move.change.pAdjusted)  // two tests per stack: level shift and trend
+                    var pShift = move.change.pAdjusted
+                    if move.change.index == points.count - 1, let end = row.endShift {
+                        // A stack new at the last point: `check`'s test at that split (jemalloc's sample counts,
+                        // where two runs of Welch's t have one degree of freedom), corrected for the splits searched.
+                        pShift = min(pShift, min(1, end.pAdjusted * Double(points.count - 1)))
+                    }
+                    step.pValue = min(1, 2 * pShift)  // two tests per stack: level shift and trend
                     var onset = move.change.index
                     var baseline = levelBefore
                     // A staircase of rises is a trend: date it where a line leaves the flat baseline, which the
@@ -363,6 +369,8 @@ public struct GrowthRanking {
                     if let rise = riseRow, rise.significant { row.pValue = min(row.pValue, rise.pValue) }
                 } else if let rise = riseRow, rise.significant {
                     row = rise
+                } else if let end = endShiftRow(row, points: points, floor: floor), end.significant {
+                    row = end
                 } else if let step = stepRow {
                     row = step
                 } else if let ramp = trendRow {
@@ -432,6 +440,23 @@ public struct GrowthRanking {
         result.after = last
         result.change = last - rise.baseline
         let relative = abs(result.change) >= options.minRelative * abs(rise.baseline)
+        result.significant = relative && abs(result.change) >= floor && (result.change > 0) == options.growing
+            && result.pValue < options.alpha
+        return result
+    }
+
+    /// The reading of a stack as a shift at the last point, by `check`'s test at that split (for a stack new
+    /// there: jemalloc's sample counts, which have power where two runs give Welch's t one degree of freedom),
+    /// corrected for the splits searched and for the readings tried; nil when the last point did not move.
+    private func endShiftRow(_ row: GrowthRow, points: [SeriesPoint], floor: Double) -> GrowthRow? {
+        guard let end = row.endShift, points.count >= 2 else { return nil }
+        var result = row
+        result.pValue = min(1, 3 * end.pAdjusted * Double(points.count - 1))
+        result.regressedAt = points[points.count - 1].label
+        result.before = end.shift.meanBefore
+        result.after = end.shift.meanAfter
+        result.change = end.shift.meanAfter - end.shift.meanBefore
+        let relative = abs(result.change) >= options.minRelative * abs(result.before)
         result.significant = relative && abs(result.change) >= floor && (result.change > 0) == options.growing
             && result.pValue < options.alpha
         return result
