@@ -1,4 +1,4 @@
--- Snapshots in time order, with build, run, labels and totals.
+-- Snapshots in time order (within a run, in the order of the dump sequence in the file names: see snapshot_order), with build, run, labels and totals.
 -- Parameters: :kind ('heap', 'tasks' or NULL for all), :build (a build name or NULL for all).
 -- Columns: id, kind, build, run, taken_at (RFC 3339 UTC), total (in-use bytes for heap, live tasks for tasks),
 --   total_objects, stacks, format, sample_period, labels (k=v joined by ','; '%', ',' and '=' in keys and values as %25, %2C, %3D), source.
@@ -26,6 +26,7 @@ SELECT
 FROM snapshot AS s
 JOIN build AS b ON b.id = s.build_id
 JOIN run AS r ON r.id = s.run_id
+JOIN snapshot_order AS so ON so.snapshot_id = s.id
 WHERE (:kind IS NULL OR s.kind = :kind)
     AND (:build IS NULL OR b.name = :build)
-ORDER BY s.taken_at, s.id
+ORDER BY so.order_time, s.id

@@ -3,8 +3,10 @@
 --   NULL for open ends), :since and :until (epoch ms, NULL for open ends), :run (a run name or NULL),
 --   :labels (a JSON array of 'key=value' texts that must all be present, or NULL), :builds (a JSON array of
 --   build names, or NULL for all), :snapshot (one snapshot id, or NULL).
--- Columns: snapshot_id, build_id, build, position, run_id, run, taken_at (epoch ms), total, total_objects, sample_period,
+-- Columns: snapshot_id, build_id, build, position, run_id, run, taken_at (epoch ms), order_time (epoch ms: the time
+--   that places the snapshot, see the snapshot_order view), total, total_objects, sample_period,
 --   labels (k=v joined by ','; '%', ',' and '=' in keys and values as %25, %2C, %3D).
+-- Order: build position, then order_time: within a run, jemalloc's dump sequence from the file name.
 SELECT
     s.id AS snapshot_id,
     s.build_id,
@@ -13,6 +15,7 @@ SELECT
     s.run_id,
     r.name AS run,
     s.taken_at,
+    so.order_time,
     s.total,
     s.total_objects,
     s.sample_period,
@@ -28,6 +31,7 @@ SELECT
 FROM snapshot AS s
 JOIN build_order AS o ON o.build_id = s.build_id
 JOIN run AS r ON r.id = s.run_id
+JOIN snapshot_order AS so ON so.snapshot_id = s.id
 WHERE s.kind = :kind
     AND (:from_position IS NULL OR o.position >= :from_position)
     AND (:to_position IS NULL OR o.position <= :to_position)
@@ -48,4 +52,4 @@ WHERE s.kind = :kind
             )
         )
     )
-ORDER BY o.position, s.taken_at, s.id
+ORDER BY o.position, so.order_time, s.id

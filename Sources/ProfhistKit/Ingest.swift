@@ -44,6 +44,10 @@ public struct IngestPipeline {
     public var binaries: [BinaryCandidate]
     public var llvm: LLVMSymbolizer?
     public var plumbing = Plumbing()
+    /// Where separate debug files are looked for (`--debug-dir`, then `/usr/lib/debug`).
+    public var debugFiles = DebugFileLocator()
+    /// Modules already warned about (unnamed frames): one warning per module for all the files of a pipeline.
+    private let warnedModules = WarnedModules()
     /// Told what the ingest is doing (for a progress line on a terminal).
     public var progress: (@Sendable (String) -> Void)?
 
@@ -61,6 +65,8 @@ public struct IngestPipeline {
         public var format: String
         /// `heap` or `tasks`.
         public var kind: String
+        /// The run, time and order the snapshot was given.
+        public var placement: SnapshotPlacement
     }
 
     /// Ingests the file at `path`.
@@ -89,12 +95,15 @@ public struct IngestPipeline {
             clock.lap("parse")
             let store = try openStore()
             let ingestor = HeapIngestor(store: store, plumbing: plumbing)
-            if let existing = try ingestor.existingSnapshot(digest: parsed.digest) {
+            let placement = SnapshotPlacement.of(path: path, options: options)
+            if let existing = try ingestor.existingSnapshot(digest: parsed.digest, build: options.build, placement: placement) {
                 return Report(
                     outcome: .skipped(existingSnapshotID: existing), warnings: [], seconds: 0, format: parsed.dump.format.rawValue,
-                    kind: "heap")
+                    kind: "heap", placement: placement)
             }
             var symbolizer = Symbolizer(binaries: binaries, llvm: llvm)
+            symbolizer.debugFiles = debugFiles
+            symbolizer.plumbing = plumbing
             symbolizer.prestarted = prestarted
             progress?("\(path): symbolizing \(parsed.dump.stacks.count) stacks")
             let symbolized = try symbolizer.symbolize(parsed.dump, source: path, cache: store)
@@ -104,8 +113,10 @@ public struct IngestPipeline {
             clock.lap("store")
             clock.report(path)
             return Report(
-                outcome: outcome, warnings: symbolized.warnings, seconds: Date().timeIntervalSince(started),
-                format: parsed.dump.format.rawValue, kind: "heap")
+                outcome: outcome,
+                warnings: symbolized.warnings + symbolized.unnamedModules.filter { warnedModules.first($0.module) }.map(\.warning),
+                seconds: Date().timeIntervalSince(started),
+                format: parsed.dump.format.rawValue, kind: "heap", placement: placement)
         case .console:
             progress?("\(path): reading the console stream")
             let parsed = try TokioConsoleParser().parse(input: input)
@@ -146,22 +157,30 @@ public struct IngestPipeline {
         case .heap(let dump, let named):
             let store = try openStore()
             let ingestor = HeapIngestor(store: store, plumbing: plumbing)
-            if let existing = try ingestor.existingSnapshot(digest: parsed.digest) {
-                return Report(outcome: .skipped(existingSnapshotID: existing), warnings: [], seconds: 0, format: "pprof", kind: "heap")
+            let placement = SnapshotPlacement.of(path: path, options: options)
+            if let existing = try ingestor.existingSnapshot(digest: parsed.digest, build: options.build, placement: placement) {
+                return Report(
+                    outcome: .skipped(existingSnapshotID: existing), warnings: [], seconds: 0, format: "pprof", kind: "heap",
+                    placement: placement)
             }
             var symbolized: SymbolizedHeap
+            var unnamed: [String] = []
             if let named {
                 symbolized = named
             } else {
                 progress?("\(path): symbolizing \(dump.stacks.count) stacks")
-                symbolized = try Symbolizer(binaries: binaries, llvm: llvm).symbolize(dump, source: path, cache: store)
+                var symbolizer = Symbolizer(binaries: binaries, llvm: llvm)
+                symbolizer.debugFiles = debugFiles
+                symbolizer.plumbing = plumbing
+                symbolized = try symbolizer.symbolize(dump, source: path, cache: store)
+                unnamed = symbolized.unnamedModules.filter { warnedModules.first($0.module) }.map(\.warning)
             }
             symbolized.warnings = parsed.warnings + symbolized.warnings
             let result = JemallocHeapParser.Result(dump: dump, digest: parsed.digest, byteCount: parsed.byteCount)
             let outcome = try ingestor.store(result, symbolized: symbolized, path: path, options: options)
             return Report(
-                outcome: outcome, warnings: symbolized.warnings, seconds: Date().timeIntervalSince(started), format: "pprof",
-                kind: "heap")
+                outcome: outcome, warnings: symbolized.warnings + unnamed, seconds: Date().timeIntervalSince(started),
+                format: "pprof", kind: "heap", placement: placement)
         }
     }
 
@@ -176,7 +195,8 @@ public struct IngestPipeline {
         let outcome = try ingestor.store(snapshot, digest: digest, byteCount: byteCount, path: path, options: options)
         return Report(
             outcome: outcome, warnings: snapshot.warnings.map { "\(path): \($0)" }, seconds: Date().timeIntervalSince(started),
-            format: snapshot.format.rawValue, kind: "tasks")
+            format: snapshot.format.rawValue, kind: "tasks",
+            placement: ingestor.placement(of: snapshot, path: path, options: options))
     }
 }
 
@@ -198,4 +218,13 @@ struct PhaseClock {
         let text = laps.map { "\($0.0) \(String(format: "%.1f", $0.1)) ms" }.joined(separator: ", ")
         StandardStreams.writeError("timings: \(path): \(text)")
     }
+}
+
+/// The modules a pipeline has warned about, shared by its copies.
+final class WarnedModules: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen = Set<String>()
+
+    /// Whether `module` is new (and remembers it).
+    func first(_ module: String) -> Bool { lock.withLock { seen.insert(module).inserted } }
 }

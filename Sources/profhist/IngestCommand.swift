@@ -7,8 +7,8 @@ struct IngestCommand: ParsableCommand {
         commandName: "ingest",
         abstract: "Store heap dumps, symbolized, as snapshots of a build.",
         discussion: """
-            Each file becomes one snapshot, in one transaction: a bad file leaves the store as it was, and a file \
-            stored before (same content) is skipped. Stacks are symbolized against the binaries (ELF symbol tables \
+            Each file becomes one snapshot, in one transaction: a bad file leaves the store as it was, and the same \
+            file ingested again for the same build, run and time (a retry) is not stored twice. Stacks are symbolized against the binaries (ELF symbol tables \
             always, DWARF inline frames and file:line through llvm-symbolizer when it is installed) and stored by \
             function names, so a stack keeps its id across builds.
 
@@ -36,7 +36,7 @@ struct IngestCommand: ParsableCommand {
     @Option(
         name: .customLong("run"),
         help: ArgumentHelp(
-            "Run name, to group dumps of one execution (default: the process id from jemalloc's file name, else the process's load address; for task snapshots, the file name).",
+            "Run name, to group dumps of one execution (default: the process id from jemalloc's file name prefix.PID.SEQ.{f,i,m,u}N.heap; without one, each file is a run of its own).",
             valueName: "name"))
     var runName: String?
 
@@ -55,6 +55,14 @@ struct IngestCommand: ParsableCommand {
             "The program (or a shared library) that wrote the dump, matched to the dump's mappings by file name or build-id; repeatable. Libraries at their mapped paths are used when present.",
             valueName: "path"))
     var binaries: [String] = []
+
+    /// Folders holding separate debug files.
+    @Option(
+        name: .customLong("debug-dir"),
+        help: ArgumentHelp(
+            "A folder of separate debug files, searched by build-id before /usr/lib/debug: DIR/.build-id/xx/rest.debug, DIR/xx/rest.debug, or a debuginfod cache DIR/BUILDID/debuginfo; repeatable.",
+            valueName: "dir"))
+    var debugDirectories: [String] = []
 
     /// Input format.
     @Option(
@@ -83,9 +91,16 @@ struct IngestCommand: ParsableCommand {
             }
         }
         if let runName, runName.isEmpty { throw ValidationError("--run must not be empty") }
+        for directory in debugDirectories {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--debug-dir '\(directory)' is not a folder")
+            }
+        }
     }
 
     func run() throws {
+        if quiet { Store.upgradeNotice = nil }  // -q: errors and warnings only
         var candidates: [BinaryCandidate] = []
         do {
             for path in binaries { candidates.append(try BinaryCandidate(path: path)) }
@@ -115,6 +130,7 @@ struct IngestCommand: ParsableCommand {
                 opened = created
                 return created
             }, binaries: candidates, llvm: llvm)
+        pipeline.debugFiles = DebugFileLocator(directories: debugDirectories)
         if !quiet && isatty(2) != 0 {
             pipeline.progress = { text in
                 StandardStreams.writeErrorRaw("\r\u{1B}[K" + text + "…")
@@ -127,12 +143,24 @@ struct IngestCommand: ParsableCommand {
                 return (String(label[..<equals]), String(label[label.index(after: equals)...]))
             })
         var failures = 0
+        var ownRuns = 0
         for (index, file) in files.enumerated() {
             let prefix = files.count > 1 ? "[\(index + 1)/\(files.count)] " : ""
             do {
                 let report = try pipeline.ingest(path: file, format: format, options: options)
                 if pipeline.progress != nil { StandardStreams.writeErrorRaw("\r\u{1B}[K") }
                 for warning in report.warnings { printError("profhist: warning: \(warning)") }
+                if report.kind == "heap" && report.placement.runIsTheFile {
+                    ownRuns += 1
+                    if ownRuns == 1 { printError(Self.ownRunNotice(file: file, run: report.placement.run)) }
+                }
+                if case .skipped(let existing) = report.outcome {
+                    // Even with -q: a file that was not stored must never pass unseen.
+                    printError(
+                        "\(prefix)\(file): already stored as snapshot \(existing) for build \(build), run "
+                            + "\(report.placement.run) and the same time; not stored again")
+                    continue
+                }
                 guard !quiet else { continue }
                 switch report.outcome {
                 case .stored(let id, let stacks, let total):
@@ -142,8 +170,8 @@ struct IngestCommand: ParsableCommand {
                     printError(
                         "\(prefix)\(file): stored as snapshot \(id) (build \(build), \(report.format)): \(summary), "
                             + "\(String(format: "%.2f", report.seconds)) s")
-                case .skipped(let existing):
-                    printError("\(prefix)\(file): already stored as snapshot \(existing); skipped")
+                case .skipped:
+                    break
                 }
             } catch {
                 if pipeline.progress != nil { StandardStreams.writeErrorRaw("\r\u{1B}[K") }
@@ -151,7 +179,17 @@ struct IngestCommand: ParsableCommand {
                 _ = fail(error)
             }
         }
+        if ownRuns > 1 {
+            printError("profhist: warning: \(ownRuns) heap dumps had no process id in their names: each is a run of its own")
+        }
         if failures > 0 { throw ExitCode.failure }
+    }
+
+    /// Said once per command: a run is never merged on a guess, so the user learns how to group the dumps.
+    static func ownRunNotice(file: String, run: String) -> String {
+        "profhist: warning: \(file): no --run and no process id in the file name (jemalloc names its dumps "
+            + "prefix.PID.SEQ.{f,i,m,u}N.heap), so it is stored as a run of its own ('\(run)'); pass --run NAME to keep "
+            + "the dumps of one process together"
     }
 }
 

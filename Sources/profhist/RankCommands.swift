@@ -79,9 +79,12 @@ struct TopCommand: ParsableCommand {
             Each stack's series has one point per build (the mean of the build's snapshots; runs are replicates) \
             or, with --by snapshot, one per snapshot. A change point (the best Welch split, searched again inside \
             each side) dates each shift; a stack is listed when a rise persists to the last point, is significant \
-            (p below --alpha after correction for the splits searched, and Benjamini-Hochberg q below 0.05 over \
-            every stack tested) and large enough (--min-delta, 0.1% of the heap, 5% of its own level). \
-            regressed_at is the first build (or time) after the shift.
+            (p below --alpha after correction for the splits searched, and Benjamini-Hochberg q below --fdr over \
+            every stack tested) and large enough (--min-delta, 0.1% of the heap, 5% of its own level). A stack that \
+            rises at every one of its last points (5 at --alpha 0.01), each step beyond jemalloc's sampling noise, \
+            is significant with that few points (a short soak). A rise that gave back more than half by the last \
+            point is a rise and fall, not growth. regressed_at is the first build (or time) after the shift; \
+            change is the last level minus the level before it, delta the last point minus the first.
 
               profhist top                           # growth across all builds
               profhist top --by snapshot --run soak  # growth inside one run
@@ -107,8 +110,15 @@ struct TopCommand: ParsableCommand {
     @Option(name: .customLong("min-delta"), help: ArgumentHelp("Smallest change that counts, in the metric's units (bytes for inuse_space).", valueName: "amount"))
     var minDelta: Double = 0
 
-    @Option(name: .long, help: ArgumentHelp("Significance level for a change point.", valueName: "p"))
+    @Option(name: .long, help: ArgumentHelp("Significance level for a change point, a trend or a steady rise.", valueName: "p"))
     var alpha: Double = 0.01
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "False discovery rate: a stack is listed when its Benjamini-Hochberg q over every stack tested is below this.",
+            valueName: "q"))
+    var fdr: Double = 0.05
 
     @Flag(name: .long, help: "Also list stacks that failed the tests, with their numbers.")
     var all = false
@@ -119,6 +129,7 @@ struct TopCommand: ParsableCommand {
     func validate() throws {
         if limit < 0 { throw ValidationError("--limit must be 0 or more") }
         if !(alpha > 0 && alpha < 1) { throw ValidationError("--alpha must be between 0 and 1") }
+        if !(fdr > 0 && fdr <= 1) { throw ValidationError("--fdr must be above 0 and at most 1") }
         if minDelta < 0 { throw ValidationError("--min-delta must be 0 or more") }
     }
 
@@ -132,45 +143,47 @@ struct TopCommand: ParsableCommand {
             options.limit = limit
             options.minDelta = minDelta
             options.alpha = alpha
+            options.fdr = fdr
             options.includeAll = all
             let ranking = GrowthRanking(filter: series.filter, options: options)
             let report = try opened.queue.read { db in try ranking.run(db) }
-            printGrowth(report, metric: series.filter.metric, axis: axis, growing: order == .grow, output: output)
+            printGrowth(report, metric: series.filter.metric, axis: axis, growing: order == .grow, grouping: series.group, output: output)
         }
     }
 }
 
-func printGrowth(_ report: GrowthReport, metric: Metric, axis: PointAxis, growing: Bool, output: OutputOptions) {
+func printGrowth(_ report: GrowthReport, metric: Metric, axis: PointAxis, growing: Bool, grouping: Grouping = .stack, output: OutputOptions) {
     let unit: Column.Display = metric.isBytes ? .bytes : .number
     if output.format == .table {
-        let runs = Set(report.replicates)
-        let replicateText = axis == .build ? (runs.count == 1 ? ", \(runs.first!) run(s) each" : ", \(runs.min() ?? 0)-\(runs.max() ?? 0) runs each") : ""
-        let span = report.points.isEmpty ? "" : " (\(report.points.first!) … \(report.points.last!))"
-        if report.points.isEmpty {
-            // A store being created, or filters that match nothing: an answer, not a failure.
-            printError("no \(metric.kind) snapshots to rank (none stored yet, or none match the filters)")
-        } else {
-            printError("\(report.points.count) \(axis == .build ? "builds" : "snapshots")\(span)\(replicateText); \(report.keysTested) stacks tested; \(metric.rawValue)")
-        }
-        if !report.points.isEmpty && report.points.count < 3 {
-            printError("note: fewer than 3 points cannot show a significant change; use 'profhist diff' to compare two builds")
-        }
+        printGrowthHeading(report, metric: metric, axis: axis)
+        // The same names and numbers as the machine columns: delta = last - first, change = the last level
+        // minus the level before the change (0 when there is none). `last` and the rest are in --format csv.
         let writer = RowWriter(
             format: .table,
             columns: [
-                Column("rank", .number), Column("stack_id", .number), Column("leaf", maxWidth: 24), Column("trend"),
-                Column("last", unit), Column(growing ? "growth" : "fall", unit), Column("p_value"), Column("regressed_at", maxWidth: 20),
+                Column("rank", .number), Column("stack_id", .number), Column.filling(grouping == .function ? "function" : "leaf"),
+                Column("trend"), Column("delta", unit), Column("change", unit), Column("p_value"),
+                Column.filling("regressed_at"),
             ], headers: output.headers)
+        writer.lineWidth = TerminalWidth.current()
         for row in report.rows {
             writer.write([
                 .integer(Int64(row.rank)), .integer(row.key), .text(row.leaf), .text(Sparkline.render(row.series)),
-                .real(row.last), .real(row.significant ? row.change : row.delta), .text(formatP(row.pValue)),
+                .real(row.delta), .real(row.change), .text(formatP(row.pValue)),
                 .text(row.regressedAt ?? ""),
             ])
         }
         writer.finish()
         if report.rows.isEmpty && !report.points.isEmpty {
-            printError("no stack \(growing ? "grew" : "shrank") significantly; --all lists every stack with its numbers")
+            let direction = growing ? "grew" : "shrank"
+            if report.points.count < report.pointsNeeded {
+                printError(
+                    "no stack \(direction) significantly, but \(report.points.count) points are too few to judge a steady "
+                        + "\(growing ? "rise" : "fall"): that needs \(report.pointsNeeded) (at --alpha 0.01; fewer with a larger "
+                        + "--alpha), or a level shift large against the noise; --all lists every stack with its numbers")
+            } else {
+                printError("no stack \(direction) significantly; --all lists every stack with its numbers")
+            }
         }
         return
     }
@@ -190,6 +203,22 @@ func printGrowth(_ report: GrowthReport, metric: Metric, axis: PointAxis, growin
         ])
     }
     writer.finish()
+}
+
+/// The line above `top`'s table: what the series is, and a note when it is too short for any test.
+private func printGrowthHeading(_ report: GrowthReport, metric: Metric, axis: PointAxis) {
+    let runs = Set(report.replicates)
+    let replicateText = axis == .build
+        ? (runs.count == 1 ? ", \(runs.first ?? 0) run(s) each" : ", \(runs.min() ?? 0)-\(runs.max() ?? 0) runs each") : ""
+    if let first = report.points.first, let last = report.points.last {
+        printError("\(report.points.count) \(axis == .build ? "builds" : "snapshots") (\(first) … \(last))\(replicateText); \(report.keysTested) stacks tested; \(metric.rawValue)")
+    } else {
+        // A store being created: an answer, not a failure (filters naming nothing that exists are errors).
+        printError("no \(metric.kind) snapshots to rank (none stored yet, or none match the filters)")
+    }
+    if !report.points.isEmpty && report.points.count < 3 {
+        printError("note: fewer than 3 points cannot show a significant change; use 'profhist diff' to compare two builds")
+    }
 }
 
 struct DiffCommand: ParsableCommand {
@@ -270,13 +299,14 @@ struct DiffCommand: ParsableCommand {
             let unit: Column.Display = series.filter.metric.isBytes ? .bytes : .number
             if output.format == .table {
                 let total = series.filter.metric.isBytes ? ByteCount.human(result.targetTotal - result.baseTotal) : RowWriter.number(result.targetTotal - result.baseTotal)
-                printError("\(base) (\(result.baseSnapshots) snapshots) → \(target) (\(result.targetSnapshots) snapshots): total \(total)")
+                printError("\(base) (\(result.baseSnapshots) snapshots) → \(target) (\(result.targetSnapshots) snapshots): total delta \(total)")
                 let writer = RowWriter(
                     format: .table,
                     columns: [
-                        Column("stack_id", .number), Column("leaf", maxWidth: 36), Column("base", unit), Column("target", unit),
-                        Column("delta", unit), Column("delta_pct", .number),
+                        Column("stack_id", .number), Column.filling(series.group == .function ? "function" : "leaf"),
+                        Column("base", unit), Column("target", unit), Column("delta", unit), Column("delta_pct", .number),
                     ], headers: output.headers)
+                writer.lineWidth = TerminalWidth.current()
                 for row in result.rows {
                     writer.write([.integer(row.key), .text(row.leaf), .real(row.base), .real(row.target), .real(row.delta), .text(String(format: "%+.1f%%", row.percentOfBase))])
                 }

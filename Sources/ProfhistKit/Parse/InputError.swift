@@ -18,6 +18,8 @@ public enum InputError: LocalizedError, Equatable {
     case futureTime(path: String, time: String, source: String)
     /// A binary profile (pprof) that does not decode or refers to what it does not hold.
     case invalidProfile(path: String, message: String)
+    /// A well-formed file of a kind profhist does not store (a growth or fragmentation profile).
+    case unsupported(path: String, line: Int, message: String)
 
     public var errorDescription: String? {
         switch self {
@@ -37,6 +39,8 @@ public enum InputError: LocalizedError, Equatable {
                 + "it would rank as the newest snapshot for good; give the real time with --at"
         case .invalidProfile(let path, let message):
             return "\(path): bad pprof profile: \(message)"
+        case .unsupported(let path, let line, let message):
+            return "\(path):\(line): \(message)"
         }
     }
 

@@ -64,6 +64,8 @@ public struct JemallocHeapParser {
         var pendingStack: [UInt64]? = nil
         var pendingStackLine = 0
         var currentStack: Int? = nil
+        /// `name=value` lines of a '--- Memory map: ---' section, in order.
+        var mapVariables: [(String, String)] = []
 
         init(path: String) { self.path = path }
 
@@ -137,6 +139,7 @@ public struct JemallocHeapParser {
                         guard let p = scanner.unsigned() else { throw malformed(number, "bad sampling period") }
                         period = p
                     }
+                    try refuseNonHeap(type: type, number: number)
                     if type == "heapprofile" || !type.contains("heap") {
                         sampling = .none
                     } else if type.contains("_v2") {
@@ -154,6 +157,26 @@ public struct JemallocHeapParser {
                 return
             }
             throw InputError.unknownFormat(path: path, firstLine: InputError.quote(line))
+        }
+
+        /// Growth (`@ growth`, `@ growthz`: every stack that grew the heap, with the bytes it added, freed or
+        /// not) and fragmentation profiles (`@ fragmentationz`) share the legacy grammar, but their numbers are
+        /// not memory in use: stored as a heap snapshot they would count as live memory in every ranking. They
+        /// are refused rather than stored as a metric of their own, because no ranking, diff or check reads such
+        /// a metric, and a history that mixes them with in-use dumps would only mislead.
+        func refuseNonHeap(type: String, number: Int) throws {
+            let kind: String
+            if type.hasPrefix("growth") {
+                kind = "a growth profile ('@ \(type)': the stacks that grew the heap, with every byte they added, freed or not)"
+            } else if type.hasPrefix("fragmentation") {
+                kind = "a fragmentation profile ('@ \(type)': bytes lost to fragmentation per stack)"
+            } else {
+                return
+            }
+            throw InputError.unsupported(
+                path: path, line: number,
+                message: "\(kind), not memory in use: profhist stores in-use heap profiles only (jemalloc's "
+                    + "prof.dump, lg_prof_interval or prof_final dumps; gperftools' heap profiles)")
         }
 
         // MARK: Stacks
@@ -225,7 +248,9 @@ public struct JemallocHeapParser {
                 }
                 return
             }
-            if scanner.skip("MAPPED_LIBRARIES:") {
+            // gperftools and Google's heapz write their maps after '--- Memory map: ---' (pprof's cppbench.heap),
+            // jemalloc after 'MAPPED_LIBRARIES:'; jeprof reads both.
+            if scanner.skip("MAPPED_LIBRARIES:") || scanner.skip("--- Memory map: ---") {
                 if let _ = pendingStack {
                     throw malformed(number, "stack at line \(pendingStackLine) has no 't*:' line")
                 }
@@ -329,6 +354,28 @@ public struct JemallocHeapParser {
 
         // MARK: Mappings
 
+        /// A 'name=value' line of a memory map (`build=/dir`, pprof's `source=/home`): later paths say `$name`.
+        /// - Returns: whether the line was one.
+        mutating func readMapVariable(_ line: UnsafeBufferPointer<UInt8>, number: Int) throws -> Bool {
+            guard line.contains(UInt8(ascii: "=")) else { return false }
+            let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            guard let equals = text.firstIndex(of: "="), !text.contains(" "),
+                text[..<equals].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), equals != text.startIndex
+            else { return false }
+            mapVariables.append(("$" + text[..<equals], String(text[text.index(after: equals)...])))
+            return true
+        }
+
+        /// Expands `$name` in a mapped path, longest names first so `$build` is not cut by `$b`.
+        func expand(_ path: String) -> String {
+            guard path.contains("$") else { return path }
+            var result = path
+            for (name, value) in mapVariables.sorted(by: { $0.0.count > $1.0.count }) {
+                result = result.replacingOccurrences(of: name, with: value)
+            }
+            return result
+        }
+
         mutating func readMapping(_ line: UnsafeBufferPointer<UInt8>, number: Int) throws {
             // 5560b715c000-5560b715d000 r--p 00000000 fe:00 16229080     /path/to/prog
             var scanner = ByteScanner(line)
@@ -337,7 +384,17 @@ public struct JemallocHeapParser {
             func bad() -> InputError {
                 malformed(number, "expected a /proc/PID/maps line 'START-END PERMS OFFSET DEV INODE PATH', got '\(InputError.quote(line))'")
             }
+            if try readMapVariable(line, number: number) { return }
             guard let start = scanner.hex(), scanner.skip("-"), let end = scanner.hex(), start <= end else { throw bad() }
+            if scanner.skip(":") {
+                // The brief form of '--- Memory map: ---' (gperftools' DumpAddressMap): 'START-END: PATH', file
+                // offset 0, executable, with $variables from earlier 'name=value' lines expanded as jeprof does.
+                scanner.skipSpaces()
+                guard !scanner.atEnd else { throw bad() }
+                dump.mappings.append(
+                    MemoryMapping(start: start, end: end, permissions: "r-xp", offset: 0, inode: 0, path: expand(scanner.rest())))
+                return
+            }
             scanner.skipSpaces()
             let permissions = scanner.takeWhile { $0 != UInt8(ascii: " ") }
             guard permissions.count == 4 else { throw bad() }

@@ -76,6 +76,9 @@ public struct GrowthReport: Sendable {
     public var replicates: [Int]
     public var keysTested: Int
     public var meanTotal: Double
+    /// The fewest points on which a steady rise without a level shift can be judged at this alpha
+    /// (`SteadyRise.pointsNeeded`): with fewer, "nothing grew" means "too short to judge".
+    public var pointsNeeded = 3
 }
 
 /// Ranks stacks by growth over a series of builds or snapshots (see `reference/regression-stats.md`).
@@ -309,7 +312,13 @@ public struct GrowthRanking {
                     let levelBefore = history.levels.last(where: { $0.end <= move.change.index })?.mean
                 {
                     var step = row
-                    step.pValue = min(1, 2 * move.change.pAdjusted)  // two tests per stack: level shift and trend
+                    var pShift = move.change.pAdjusted
+                    if move.change.index == points.count - 1, let end = row.endShift {
+                        // A stack new at the last point: `check`'s test at that split (jemalloc's sample counts,
+                        // where two runs of Welch's t have one degree of freedom), corrected for the splits searched.
+                        pShift = min(pShift, min(1, end.pAdjusted * Double(points.count - 1)))
+                    }
+                    step.pValue = min(1, 2 * pShift)  // two tests per stack: level shift and trend
                     var onset = move.change.index
                     var baseline = levelBefore
                     // A staircase of rises is a trend: date it where a line leaves the flat baseline, which the
@@ -346,12 +355,22 @@ public struct GrowthRanking {
                         && ramp.pValue < options.alpha
                     trendRow = ramp
                 }
-                // A significant level shift first (it dates steps best), else a significant trend, else the
-                // smallest p-value tried, for --all.
+                let riseRow = steadyRiseRow(
+                    row, means: means, replicates: replicates, points: points, last: entry.last, floor: floor,
+                    detector: detector)
+                // A significant level shift first (it dates steps best), else a significant trend, else a steady
+                // rise against sampling noise, else the smallest p-value tried, for --all. A steady rise that
+                // also holds lends its p-value to the shift or trend that dates it.
                 if let step = stepRow, step.significant {
                     row = step
+                    if let rise = riseRow, rise.significant { row.pValue = min(row.pValue, rise.pValue) }
                 } else if let ramp = trendRow, ramp.significant {
                     row = ramp
+                    if let rise = riseRow, rise.significant { row.pValue = min(row.pValue, rise.pValue) }
+                } else if let rise = riseRow, rise.significant {
+                    row = rise
+                } else if let end = endShiftRow(row, points: points, floor: floor), end.significant {
+                    row = end
                 } else if let step = stepRow {
                     row = step
                 } else if let ramp = trendRow {
@@ -359,6 +378,9 @@ public struct GrowthRanking {
                 } else if let best = detector.bestSplit(replicates) {
                     row.pValue = min(1, 2 * best.pAdjusted)
                 }
+            }
+            if row.significant && !GrowthRanking.keepsRise(series: row.series, baseline: row.before, growing: options.growing) {
+                row.significant = false
             }
             pValues.append(row.pValue)
             rows.append(row)
@@ -396,7 +418,58 @@ public struct GrowthRanking {
         }
         return GrowthReport(
             rows: rows, points: points.map(\.label), replicates: points.map(\.replicateCount), keysTested: sums.count,
-            meanTotal: meanTotal)
+            meanTotal: meanTotal, pointsNeeded: SteadyRise.pointsNeeded(alpha: options.alpha))
+    }
+
+    /// The reading of a stack as a steady rise against jemalloc's sampling noise (`SteadyRise`), for byte
+    /// metrics of sampled dumps; nil when the series does not rise at every one of its last points.
+    private func steadyRiseRow(
+        _ row: GrowthRow, means: [Double], replicates: [[Double]], points: [SeriesPoint], last: Double, floor: Double,
+        detector: ChangePointDetector
+    ) -> GrowthRow? {
+        let own = ChangePointDetector.dispersion(replicates, samplingInterval: detector.samplingInterval) ?? 1
+        guard
+            let rise = SteadyRise.test(
+                means: means, snapshots: points.map(\.snapshots.count), samplingInterval: detector.samplingInterval,
+                dispersion: max(own, detector.sharedDispersion ?? 1), growing: options.growing, alpha: options.alpha)
+        else { return nil }
+        var result = row
+        result.pValue = min(1, 3 * rise.p)  // three readings per stack: level shift, trend, steady rise
+        result.regressedAt = points[rise.start + 1].label
+        result.before = rise.baseline
+        result.after = last
+        result.change = last - rise.baseline
+        let relative = abs(result.change) >= options.minRelative * abs(rise.baseline)
+        result.significant = relative && abs(result.change) >= floor && (result.change > 0) == options.growing
+            && result.pValue < options.alpha
+        return result
+    }
+
+    /// The reading of a stack as a shift at the last point, by `check`'s test at that split (for a stack new
+    /// there: jemalloc's sample counts, which have power where two runs give Welch's t one degree of freedom),
+    /// corrected for the splits searched and for the readings tried; nil when the last point did not move.
+    private func endShiftRow(_ row: GrowthRow, points: [SeriesPoint], floor: Double) -> GrowthRow? {
+        guard let end = row.endShift, points.count >= 2 else { return nil }
+        var result = row
+        result.pValue = min(1, 3 * end.pAdjusted * Double(points.count - 1))
+        result.regressedAt = points[points.count - 1].label
+        result.before = end.shift.meanBefore
+        result.after = end.shift.meanAfter
+        result.change = end.shift.meanAfter - end.shift.meanBefore
+        let relative = abs(result.change) >= options.minRelative * abs(result.before)
+        result.significant = relative && abs(result.change) >= floor && (result.change > 0) == options.growing
+            && result.pValue < options.alpha
+        return result
+    }
+
+    /// Whether growth is still there at the last point: a stack that rose and fell back (sqlite's sorter,
+    /// 0 -> 130 MB -> 12 MB) is a rise and fall, not growth. The last point must keep at least half of the
+    /// largest move from the baseline (the same, downwards, for a fall).
+    static func keepsRise(series: [Double], baseline: Double, growing: Bool) -> Bool {
+        guard let last = series.last else { return true }
+        let sign: Double = growing ? 1 : -1
+        let peak = series.map { sign * ($0 - baseline) }.max() ?? 0
+        return sign * (last - baseline) >= 0.5 * peak
     }
 
     /// A significant monotonic trend in the requested direction (Mann–Kendall on the point means, p below

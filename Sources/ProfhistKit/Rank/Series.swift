@@ -84,6 +84,9 @@ public struct SeriesSnapshot: Sendable {
     public var position: Int
     public var runID: Int64
     public var takenAt: Int64
+    /// The time that places the snapshot among the others (the `snapshot_order` view): within a run, the run's
+    /// times in the order of jemalloc's dump sequence, so dumps copied with fresh modification times keep their order.
+    public var orderTime: Int64 = 0
     public var total: Double
     public var samplePeriod: Int64
     public var totalObjects: Double = 0
@@ -114,7 +117,7 @@ extension SeriesFilter {
         case .snapshot:
             return snapshots.map { snapshot in
                 SeriesPoint(
-                    label: Timestamp.rfc3339(milliseconds: snapshot.takenAt), snapshots: [snapshot],
+                    label: Timestamp.rfc3339(milliseconds: snapshot.orderTime), snapshots: [snapshot],
                     replicateOf: [snapshot.id: 0], replicateCount: 1, snapshotsPerReplicate: [1])
             }
         case .build:
@@ -151,6 +154,7 @@ extension SeriesFilter {
             }
             return position
         }
+        try checkRunAndLabelsExist(db)
         if let from = try position(fromBuild), let to = try position(toBuild), from > to {
             throw StoreError.badParameter(
                 "--builds \(fromBuild ?? "")..\(toBuild ?? ""): \(fromBuild ?? "") comes after \(toBuild ?? "") (see 'profhist builds')")
@@ -168,11 +172,42 @@ extension SeriesFilter {
                 id: row["snapshot_id"], buildID: row["build_id"], build: row["build"], position: row["position"],
                 runID: row["run_id"], takenAt: row["taken_at"], total: row["total"], samplePeriod: row["sample_period"])
             snapshot.run = row["run"]
+            snapshot.orderTime = row["order_time"]
             snapshot.totalObjects = row["total_objects"]
             snapshot.kind = kind
             snapshot.labels = row["labels"] ?? ""
             return snapshot
         }
+    }
+}
+
+extension SeriesFilter {
+    /// A `--run` or `--label` that names nothing in the store is a mistake (a typo, the wrong store), not an
+    /// empty answer: says so, with what does exist.
+    /// - Throws: `StoreError.noMatch` naming the run or label and listing (some of) those stored.
+    func checkRunAndLabelsExist(_ db: Database) throws {
+        if let run, try Int.fetchOne(db, sql: "SELECT count(*) FROM run WHERE name = ?", arguments: [run]) == 0 {
+            let names = try String.fetchAll(
+                db, sql: "SELECT name FROM run WHERE id IN (SELECT run_id FROM snapshot WHERE kind = ?) ORDER BY id", arguments: [kind])
+            throw StoreError.noMatch("no run named '\(run)'; \(SeriesFilter.listing(names, of: "run")) (see 'profhist snapshots')")
+        }
+        guard !labels.isEmpty else { return }
+        let stored = try String.fetchAll(
+            db,
+            sql: """
+                SELECT DISTINCT k.value || '=' || v.value FROM snapshot_label AS l
+                JOIN string AS k ON k.id = l.key_id JOIN string AS v ON v.id = l.value_id ORDER BY 1
+                """)
+        for label in labels where !stored.contains(label) {
+            throw StoreError.noMatch("no snapshot has the label '\(label)'; \(SeriesFilter.listing(stored, of: "label")) (see 'profhist snapshots')")
+        }
+    }
+
+    /// "runs stored: a, b, c" (the first 12, and how many more), or "no runs stored".
+    static func listing(_ names: [String], of thing: String) -> String {
+        guard !names.isEmpty else { return "no \(thing)s stored" }
+        let shown = names.prefix(12).map { "'\($0)'" }.joined(separator: ", ")
+        return "\(thing)s stored: \(shown)" + (names.count > 12 ? " and \(names.count - 12) more" : "")
     }
 }
 

@@ -25,12 +25,22 @@ public struct Column: Sendable {
     public var maxWidth: Int?
     /// Cut long text at its start rather than its end (paths: the file name matters most).
     public var keepsEnd: Bool
+    /// Takes the width the other columns leave on the line (`RowWriter.lineWidth`), and cuts long text in the
+    /// middle so that names differing only at their end (`libsqlite3.so.0.8.6+0xa1234`) stay apart.
+    public var fillsLine = false
 
     public init(_ name: String, _ display: Display = .text, maxWidth: Int? = nil, keepsEnd: Bool = false) {
         self.name = name
         self.display = display
         self.maxWidth = maxWidth
         self.keepsEnd = keepsEnd
+    }
+
+    /// A text column that fills the line (see `fillsLine`).
+    public static func filling(_ name: String) -> Column {
+        var column = Column(name)
+        column.fillsLine = true
+        return column
     }
 }
 
@@ -43,6 +53,8 @@ public final class RowWriter {
     public let format: OutputFormat
     public let columns: [Column]
     public var headers = true
+    /// The widest line a table may print (the terminal's width); columns that fill the line shrink or grow to it.
+    public var lineWidth = 100
     private let sink: (String) -> Void
     private var pending: [[Cell]] = []
     private var rowCount = 0
@@ -81,7 +93,7 @@ public final class RowWriter {
     public func finish() {
         switch format {
         case .table:
-            emit(TableLayout(columns: columns, rows: pending, headers: headers).render())
+            emit(TableLayout(columns: columns, rows: pending, headers: headers, lineWidth: lineWidth).render())
         case .json:
             emit(rowCount == 0 ? "[]\n" : "\n]\n")
         case .csv, .tsv:
@@ -182,6 +194,10 @@ struct TableLayout {
     var columns: [Column]
     var rows: [[Cell]]
     var headers: Bool
+    var lineWidth = 100
+
+    /// The narrowest a line-filling column gets, however narrow the terminal.
+    static let minimumFillWidth = 10
 
     func render() -> String {
         let texts = rows.map { row in zip(columns, row).map { TableLayout.human($1, $0) } }
@@ -200,6 +216,11 @@ struct TableLayout {
         for (i, column) in columns.enumerated() {
             if let limit = column.maxWidth { widths[i] = min(widths[i], max(limit, column.name.count)) }
         }
+        widths = fitted(widths)
+        var shortened: [Int: [String: String]] = [:]
+        for (i, column) in columns.enumerated() where column.fillsLine {
+            shortened[i] = TableLayout.shortenDistinct(texts.compactMap { i < $0.count ? $0[i] : nil }, width: widths[i])
+        }
         var out = ""
         func line(_ cells: [String]) {
             var parts: [String] = []
@@ -207,8 +228,12 @@ struct TableLayout {
                 let width = widths[i]
                 var text = cell
                 if text.count > width {
-                    text = columns[i].keepsEnd
-                        ? "…" + String(text.suffix(max(width - 1, 0))) : String(text.prefix(max(width - 1, 0))) + "…"
+                    if let short = shortened[i]?[text] {
+                        text = short
+                    } else {
+                        text = columns[i].keepsEnd
+                            ? "…" + String(text.suffix(max(width - 1, 0))) : String(text.prefix(max(width - 1, 0))) + "…"
+                    }
                 }
                 let pad = String(repeating: " ", count: max(width - text.count, 0))
                 let right = numeric[i]
@@ -239,6 +264,56 @@ struct TableLayout {
                     result.unicodeScalars.append(scalar)
                 }
             }
+        }
+        return result
+    }
+
+    /// The widths with line-filling columns sized to what the others leave of `lineWidth` (never below
+    /// `minimumFillWidth` or their header, never above their longest cell).
+    func fitted(_ natural: [Int]) -> [Int] {
+        let filling = columns.indices.filter { columns[$0].fillsLine && $0 < natural.count }
+        guard !filling.isEmpty else { return natural }
+        let fixed = natural.indices.filter { !filling.contains($0) }.reduce(0) { $0 + natural[$1] }
+        let gaps = 2 * max(natural.count - 1, 0)
+        var left = lineWidth - fixed - gaps
+        var widths = natural
+        // Narrowest first, so a short column gives what it does not need to the longer ones.
+        for (n, i) in filling.sorted(by: { natural[$0] < natural[$1] }).enumerated() {
+            let share = left / (filling.count - n)
+            let floor = max(TableLayout.minimumFillWidth, headers ? columns[i].name.count : 0)
+            widths[i] = min(natural[i], max(share, floor))
+            left -= widths[i]
+        }
+        return widths
+    }
+
+    /// Each distinct text cut to `width` with "…" in its middle (the end kept longer: a symbol's last part and an
+    /// offset tell most apart), moving the cut where two texts would otherwise print the same.
+    static func shortenDistinct(_ texts: [String], width: Int) -> [String: String] {
+        let long = Array(Set(texts.filter { $0.count > width })).sorted()
+        guard width >= 3, !long.isEmpty else { return [:] }
+        func cut(_ text: String, head: Int) -> String {
+            String(text.prefix(head)) + "…" + String(text.suffix(width - 1 - head))
+        }
+        let preferred = (width - 1) * 2 / 5
+        var result: [String: String] = [:]
+        var taken = Set(texts.filter { $0.count <= width })
+        for text in long {
+            // The preferred split, then splits further from it, until one is not taken yet.
+            var heads: [Int] = [preferred]
+            for d in 1..<width {
+                for head in [preferred - d, preferred + d] where head >= 0 && head <= width - 1 { heads.append(head) }
+            }
+            var chosen = cut(text, head: preferred)
+            for head in heads {
+                let candidate = cut(text, head: head)
+                if !taken.contains(candidate) {
+                    chosen = candidate
+                    break
+                }
+            }
+            taken.insert(chosen)
+            result[text] = chosen
         }
         return result
     }

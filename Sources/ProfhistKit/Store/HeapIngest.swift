@@ -19,11 +19,39 @@ public struct IngestOptions: Sendable {
     }
 }
 
+/// Where a file's snapshot goes: its run, time and order, from what the user said, else from the file.
+public struct SnapshotPlacement: Sendable, Equatable {
+    public var run: String
+    /// Epoch milliseconds.
+    public var takenAt: Int64
+    /// The order number in the file name (`DumpFileName.sequence`).
+    public var sequence: Int64?
+    /// Neither `--run` nor a process id in the file name named the run: the file is a run of its own.
+    public var runIsTheFile: Bool
+
+    /// `--run`, else `pid-PID` from jemalloc's file name, else `file-NAME` (the name without `.heap`): a file
+    /// without a process id is never merged with another on a guess. The load address is no run identity: every
+    /// process of a non-PIE program (or of any program under `setarch -R`) has the same one.
+    /// The time is `--at`, else the file's modification time, else now.
+    public static func of(path: String, options: IngestOptions) -> SnapshotPlacement {
+        let name = DumpFileName(path: path)
+        let takenAt = options.takenAt ?? HeapIngestor.modificationTime(path) ?? Int64(Date().timeIntervalSince1970 * 1000)
+        if let run = options.run {
+            return SnapshotPlacement(run: run, takenAt: takenAt, sequence: name.sequence, runIsTheFile: false)
+        }
+        if let pid = name.pid {
+            return SnapshotPlacement(run: "pid-\(pid)", takenAt: takenAt, sequence: name.sequence, runIsTheFile: false)
+        }
+        let file = "file-" + ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        return SnapshotPlacement(run: file, takenAt: takenAt, sequence: name.sequence, runIsTheFile: true)
+    }
+}
+
 /// What an ingest did.
 public enum IngestOutcome: Sendable, Equatable {
     /// A new snapshot was stored.
     case stored(snapshotID: Int64, stackCount: Int, totalBytes: Double)
-    /// The same content was stored before; nothing was written.
+    /// The same file was stored before for the same build, run and time (a retry); nothing was written.
     case skipped(existingSnapshotID: Int64)
 }
 
@@ -37,11 +65,18 @@ public struct HeapIngestor {
         self.plumbing = plumbing
     }
 
-    /// The snapshot already stored with this content digest, if any.
-    public func existingSnapshot(digest: String) throws -> Int64? {
-        try store.queue.read { db in
-            try Int64.fetchOne(db, sql: "SELECT id FROM snapshot WHERE source_digest = ?", arguments: [digest])
-        }
+    /// The snapshot already stored from the same file for the same build, run and time (a retry), if any.
+    public func existingSnapshot(digest: String, build: String, placement: SnapshotPlacement) throws -> Int64? {
+        try store.queue.read { db in try HeapIngestor.existingSnapshot(db, digest: digest, build: build, placement: placement) }
+    }
+
+    /// Identical bytes at another time, or of another build or run, are another snapshot (PRODUCT.md).
+    static func existingSnapshot(_ db: Database, digest: String, build: String, placement: SnapshotPlacement) throws -> Int64? {
+        try Int64.fetchOne(
+            db,
+            sql: "SELECT s.id FROM snapshot AS s JOIN build AS b ON b.id = s.build_id JOIN run AS r ON r.id = s.run_id "
+                + "WHERE s.source_digest = ? AND b.name = ? AND r.name = ? AND s.taken_at = ?",
+            arguments: [digest, build, placement.run, placement.takenAt])
     }
 
     /// Stores one dump.
@@ -56,8 +91,7 @@ public struct HeapIngestor {
         var clock = PhaseClock()
         let merged = try HeapIngestor.merge(symbolized, plumbing: plumbing)
         clock.lap("merge")
-        let takenAt = options.takenAt ?? HeapIngestor.modificationTime(path) ?? Int64(Date().timeIntervalSince1970 * 1000)
-        let runName = options.run ?? HeapIngestor.defaultRunName(path: path, dump: parsed.dump)
+        let placement = SnapshotPlacement.of(path: path, options: options)
         // The total is the sum of the stored (rounded) sample values, so an export sums back to it exactly.
         let total = merged.values.reduce(into: HeapValues()) { sum, values in
             sum.inuseObjects += Double(HeapIngestor.rounded(values.inuseObjects))
@@ -78,19 +112,19 @@ public struct HeapIngestor {
               try db.execute(sql: "PRAGMA temp_store = MEMORY")
               defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
               try db.inTransaction(.immediate) {
-                if let existing = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM snapshot WHERE source_digest = ?", arguments: [parsed.digest])
+                if let existing = try HeapIngestor.existingSnapshot(
+                    db, digest: parsed.digest, build: options.build, placement: placement)
                 {
                     outcome = .skipped(existingSnapshotID: existing)
                     return .rollback
                 }
                 var interner = Interner(db: db, plumbing: plumbing)
                 let record = SnapshotRecord(
-                    kind: "heap", takenAt: takenAt, path: path, digest: parsed.digest, byteCount: parsed.byteCount,
+                    kind: "heap", takenAt: placement.takenAt, sequence: placement.sequence, path: path, digest: parsed.digest, byteCount: parsed.byteCount,
                     format: parsed.dump.format.rawValue, samplePeriod: Int64(clamping: parsed.dump.samplePeriod),
                     total: total.inuseBytes, totalObjects: total.inuseObjects, headerBytes: parsed.dump.header?.inuseBytes,
                     headerObjects: parsed.dump.header?.inuseObjects, stackCount: merged.ends.count)
-                let (snapshotID, buildID) = try record.insert(db, interner: &interner, options: options, runName: runName)
+                let (snapshotID, buildID) = try record.insert(db, interner: &interner, options: options, runName: placement.run)
 
                 // The symbol cache, so the next dump of these binaries skips symbolization.
                 var binaryIDs: [String: Int64] = [:]
@@ -269,23 +303,6 @@ public struct HeapIngestor {
             let date = attributes[.modificationDate] as? Date
         else { return nil }
         return Int64((date.timeIntervalSince1970 * 1000).rounded())
-    }
-
-    /// A run name for dumps ingested without `--run`: jemalloc's automatic dump names carry the process id
-    /// (`prefix.PID.SEQ.i.heap`); otherwise the load address of the main executable, which differs between
-    /// processes (ASLR) and is the same for every dump of one process.
-    public static func defaultRunName(path: String, dump: HeapDump) -> String {
-        let name = (path as NSString).lastPathComponent
-        let parts = name.split(separator: ".")
-        if parts.count >= 5, parts.last == "heap", parts[parts.count - 2].count == 1,
-            Int(parts[parts.count - 3]) != nil, let pid = Int(parts[parts.count - 4])
-        {
-            return "pid-\(pid)"
-        }
-        if let first = dump.mappings.first(where: { !$0.path.isEmpty }) {
-            return "proc-" + String(first.start, radix: 16)
-        }
-        return "default"
     }
 }
 

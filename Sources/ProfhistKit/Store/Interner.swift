@@ -13,6 +13,8 @@ struct Interner {
     private var findLocationSet: RawStatement? = nil
     private var insertLocationSet: RawStatement? = nil
     private var locationSetsExisted = true
+    /// The store's allocator wrappers, read at the first new frame.
+    private var wrappers: [String]? = nil
 
     init(db: Database, plumbing: Plumbing) {
         self.db = db
@@ -74,7 +76,9 @@ struct Interner {
         if let row = try Row.fetchOne(select, arguments: [nameID]) {
             result = (row[0], Plumbing.Level(rawValue: row[1]) ?? .none)
         } else {
-            let level = plumbing.level(of: name)
+            let patterns = try wrappers ?? AllocatorWrappers.active(db)
+            wrappers = patterns
+            let level = AllocatorWrappers.level(of: name, plumbing: plumbing, wrappers: patterns)
             let insert = try db.cachedStatement(sql: "INSERT INTO frame (name_id, is_plumbing) VALUES (?, ?)")
             try insert.execute(arguments: [nameID, level.rawValue])
             result = (db.lastInsertedRowID, level)

@@ -5,6 +5,8 @@ import GRDB
 struct SnapshotRecord {
     var kind: String
     var takenAt: Int64
+    /// The order number from the file name (`DumpFileName.sequence`).
+    var sequence: Int64? = nil
     var path: String
     var digest: String
     var byteCount: Int
@@ -28,12 +30,13 @@ struct SnapshotRecord {
         try db.execute(
             sql: """
                 INSERT INTO snapshot (kind, build_id, run_id, taken_at, ingested_at, source_path, source_digest,
-                    source_bytes, format, sample_period, total, total_objects, header_bytes, header_objects, stack_count)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    source_bytes, format, sample_period, total, total_objects, header_bytes, header_objects, stack_count,
+                    sequence)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 kind, buildID, runID, takenAt, Int64(Date().timeIntervalSince1970 * 1000), path, digest, byteCount, format,
-                samplePeriod, total, totalObjects, headerBytes, headerObjects, stackCount,
+                samplePeriod, total, totalObjects, headerBytes, headerObjects, stackCount, sequence,
             ])
         let snapshotID = db.lastInsertedRowID
         for label in options.labels {

@@ -89,7 +89,7 @@ public final class Store: @unchecked Sendable {
             guard !readOnly else {
                 throw StoreError.unreadable(path: path, reason: "schema version \(version) needs an upgrade, but the store is read-only")
             }
-            try migrate(upTo: target)
+            try migrate(from: version, upTo: target)
         }
     }
 
@@ -133,8 +133,11 @@ public final class Store: @unchecked Sendable {
 
     /// Applies each missing migration in its own immediate transaction; another process migrating at the same
     /// time is waited for, and the version is re-read inside the lock.
-    private func migrate(upTo target: Int) throws {
-        var noticed = false
+    /// Applies the migrations above `start` (the version the store had when opened) up to `target`. A store at
+    /// version 0 is being created, not upgraded: no notice (each migration commits on its own, so the version
+    /// read inside the loop is above 0 after the first one).
+    private func migrate(from start: Int, upTo target: Int) throws {
+        var noticed = start == 0
         for migration in Store.migrations where migration.version <= target {
             try queue.inDatabase { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
@@ -150,6 +153,16 @@ public final class Store: @unchecked Sendable {
                         } catch {
                             throw StoreError.upgradeFailed(
                                 path: path, version: current, migration: migration.name, reason: Store.upgradeFailure(error))
+                        }
+                        if current > 0 && migration.name.contains("allocator_wrappers") {
+                            // The shipped wrappers re-level the frames already stored and rename their stacks'
+                            // leaves (SQL alone cannot walk the stacks as `Plumbing.leafIndex` does).
+                            do {
+                                _ = try AllocatorWrappers.apply(db)
+                            } catch {
+                                throw StoreError.upgradeFailed(
+                                    path: path, version: current, migration: migration.name, reason: Store.upgradeFailure(error))
+                            }
                         }
                         try db.execute(sql: "PRAGMA user_version = \(migration.version)")
                     }

@@ -12,6 +12,15 @@ public struct TaskIngestor {
         self.plumbing = plumbing
     }
 
+    /// Task snapshots carry no process id: without `--run`, each file is its own run (a replicate). The time is
+    /// `--at`, else the time in the data, else the file's modification time.
+    public func placement(of snapshot: TaskSnapshot, path: String, options: IngestOptions) -> SnapshotPlacement {
+        var timed = options
+        // --at first, then the time in the data, then the file's time (the default `ingest` filled in).
+        timed.takenAt = (options.takenAtIsDefault ? nil : options.takenAt) ?? snapshot.takenAt ?? options.takenAt
+        return SnapshotPlacement.of(path: path, options: timed)
+    }
+
     /// Stores one snapshot.
     /// - Parameters:
     ///   - takenAt: when the snapshot was taken: `--at`, else the time in the data, else the file's time.
@@ -19,11 +28,9 @@ public struct TaskIngestor {
     public func store(
         _ snapshot: TaskSnapshot, digest: String, byteCount: Int, path: String, options: IngestOptions
     ) throws -> IngestOutcome {
-        let given = options.takenAtIsDefault ? nil : options.takenAt
-        let takenAt = given ?? snapshot.takenAt ?? options.takenAt ?? HeapIngestor.modificationTime(path)
-            ?? Int64(Date().timeIntervalSince1970 * 1000)
-        // Task snapshots carry no process id: without --run, each file is its own run (a replicate).
-        let runName = options.run ?? "file-" + ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        let placement = placement(of: snapshot, path: path, options: options)
+        let takenAt = placement.takenAt
+        let runName = placement.run
         // Groups with the same frame names are one stack.
         var merged: [[String]: Int] = [:]
         var groups: [TaskGroup] = []
@@ -40,13 +47,10 @@ public struct TaskIngestor {
         do {
             var outcome = IngestOutcome.skipped(existingSnapshotID: 0)
             try store.queue.inTransaction(.immediate) { db in
-                // Task snapshots have no addresses: identical files from two builds or runs are two snapshots;
-                // the same file for the same build and run (a retry) is skipped.
-                if let existing = try Int64.fetchOne(
-                    db,
-                    sql: "SELECT s.id FROM snapshot AS s JOIN build AS b ON b.id = s.build_id JOIN run AS r ON r.id = s.run_id "
-                        + "WHERE s.source_digest = ? AND b.name = ? AND r.name = ?",
-                    arguments: [digest, options.build, runName])
+                // Identical files from two builds, runs or times are two snapshots; the same file for the same
+                // build, run and time (a retry) is skipped.
+                if let existing = try HeapIngestor.existingSnapshot(
+                    db, digest: digest, build: options.build, placement: placement)
                 {
                     outcome = .skipped(existingSnapshotID: existing)
                     return .rollback

@@ -57,6 +57,13 @@ public enum FrameName {
                 break
             }
         }
+        // ELF symbol versions (`__libc_start_main@GLIBC_2.2.5`, `memcpy@@GLIBC_2.14`): llvm-symbolizer prints them
+        // from a debug file's .symtab; the function is the same whatever version an executable bound to.
+        if let at = text.firstIndex(of: "@"), at != text.startIndex,
+            text[at...].allSatisfy({ $0 == "@" || $0.isLetter || $0.isNumber || $0 == "." || $0 == "_" })
+        {
+            text = String(text[..<at])
+        }
         // Raw suffixes on symbols: `.llvm.NNN`, `.cold`, `.cold.N`, `.isra.N`, `.constprop.N`, `.part.N`,
         // `.lto_priv.N`; only when what precedes looks like a symbol (no spaces to cut through).
         let markers = [".llvm.", ".cold", ".isra.", ".constprop.", ".part.", ".lto_priv."]

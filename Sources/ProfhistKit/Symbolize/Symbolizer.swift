@@ -62,6 +62,9 @@ public struct SymbolizedHeap: Sendable {
     public var mappings: [MappingUse]
     public var newSymbols: [NewSymbols]
     public var warnings: [String]
+    /// One warning per module whose stored frames stayed unnamed, keyed by the module's path, so an ingest of
+    /// many dumps can say it once.
+    public var unnamedModules: [(module: String, warning: String)] = []
 
 }
 
@@ -74,18 +77,39 @@ public struct Symbolizer {
     public var useMappedFiles = true
     /// An llvm-symbolizer started while the dump was parsed, used instead of starting one.
     public var prestarted: LLVMSymbolizer.Prestarted?
+    /// Tells allocator frames: a stored stack ends where the allocator begins, so unnamed frames inside it
+    /// (jemalloc's hidden functions) hide nothing and get no warning.
+    public var plumbing = Plumbing()
+    /// Where separate debug files are looked for (`--debug-dir`, then `/usr/lib/debug`).
+    public var debugFiles = DebugFileLocator() {
+        didSet { debugCache = DebugFileCache() }
+    }
+    private var debugCache = DebugFileCache()
 
     public init(binaries: [BinaryCandidate], llvm: LLVMSymbolizer? = LLVMSymbolizer.locate()) {
         self.binaries = binaries
         self.llvm = llvm
     }
 
-    /// How a binary's addresses are named: llvm-symbolizer when the file has DWARF of its own (inlined frames,
-    /// file:line), else its ELF symbols (and those of its separate debug file). A library without DWARF would
-    /// get the same names from llvm-symbolizer, which costs a process and tens of milliseconds (libc with its
-    /// debug package: 40 ms) per ingest.
+    /// How a binary's addresses are named: llvm-symbolizer when the file or its separate debug file has DWARF
+    /// (inlined frames, file:line), else its ELF symbols (and those of its separate debug file). A library
+    /// without DWARF would get the same names from llvm-symbolizer, which costs a process and tens of
+    /// milliseconds per ingest.
     func symbolizer(for candidate: BinaryCandidate) -> String {
-        llvm != nil && candidate.elf.hasDebugInfo ? "llvm-symbolizer" : "elf"
+        llvm != nil && dwarfPath(for: candidate) != nil ? "llvm-symbolizer" : "elf"
+    }
+
+    /// The file whose DWARF names the candidate's addresses: the candidate itself, else its separate debug file
+    /// (same virtual addresses); nil when neither has DWARF.
+    func dwarfPath(for candidate: BinaryCandidate) -> String? {
+        if candidate.elf.hasDebugInfo { return candidate.path }
+        guard let debug = debugFile(for: candidate), debug.elf.hasDebugInfo else { return nil }
+        return debug.path
+    }
+
+    /// The separate debug file of a candidate, looked up once per symbolizer.
+    func debugFile(for candidate: BinaryCandidate) -> (path: String, elf: ELFFile)? {
+        debugCache.lookup(candidate.path) { debugFiles.debugFile(for: candidate.elf) }
     }
 
     /// Symbolizes every stack of `dump`.
@@ -188,18 +212,15 @@ public struct Symbolizer {
                     mappingPath: path, localPath: candidate?.path, binaryKey: candidate?.key,
                     symbolizer: candidate.map(symbolizer(for:)), fileName: candidate?.fileName))
         }
-        if let mainPath, perMapping.keys.contains(where: { sorted[$0].path == mainPath }), (resolved[mainPath] ?? nil) == nil {
-            let name = (mainPath as NSString).lastPathComponent
-            warnings.append(
-                "\(source): no symbols for the main executable \(mainPath): its frames are stored as \(name)+0xOFFSET; "
-                    + "pass --binary PATH to the program (a copy or the same build elsewhere is fine)")
-        }
 
         clock.lap("resolve")
         // 3. Symbolize per binary: cache first, then llvm-symbolizer or the ELF symbol tables.
         var frames: [UInt64: [SymbolizedFrame]] = [:]
         var newSymbols: [SymbolizedHeap.NewSymbols] = []
         var byBinary: [String: (BinaryCandidate, [(pc: UInt64, vaddr: UInt64)])] = [:]
+        // Addresses named now, not from the store's cache: an unnamed one from the cache was warned about when
+        // it was first stored, so a store hears about each module once, not with every dump.
+        var fresh = Set<UInt64>()
         for (index, pcs) in perMapping {
             let mapping = sorted[index]
             let fileName = (mapping.path as NSString).lastPathComponent
@@ -217,6 +238,7 @@ public struct Symbolizer {
                     byBinary[candidate.key, default: (candidate, [])].1.append((pc, vaddr))
                 } else {
                     frames[pc] = [SymbolizedFrame(name: "\(fileName)+0x" + String(offset, radix: 16))]
+                    fresh.insert(pc)
                 }
             }
         }
@@ -227,11 +249,17 @@ public struct Symbolizer {
             known[key] = (try cache?.cachedSymbols(binaryKey: key, symbolizer: symbolizer(for: candidate))) ?? [:]
             let absent = Array(Set(pairs.map(\.vaddr)).filter { known[key]?[$0] == nil }).sorted()
             if !absent.isEmpty { missing.append((candidate.path, absent)) }
+            for pair in pairs where known[key]?[pair.vaddr] == nil { fresh.insert(pair.pc) }
         }
         clock.lap("cache")
         // One llvm-symbolizer process for the missing addresses of every binary with DWARF.
         var found: [String: [UInt64: [SymbolizedFrame]]] = [:]
-        let forLLVM = missing.filter { request in work.contains { $0.value.0.path == request.binary && symbolizer(for: $0.value.0) == "llvm-symbolizer" } }
+        let forLLVM: [(binary: String, addresses: [UInt64])] = missing.compactMap { request in
+            guard let candidate = work.first(where: { $0.value.0.path == request.binary })?.value.0,
+                symbolizer(for: candidate) == "llvm-symbolizer", let dwarf = dwarfPath(for: candidate)
+            else { return nil }
+            return (dwarf, request.addresses)
+        }
         if let llvm, !forLLVM.isEmpty {
             do {
                 found = try llvm.symbolize(forLLVM, using: prestarted)
@@ -246,20 +274,11 @@ public struct Symbolizer {
                 for (pc, vaddr) in pairs { frames[pc] = known[key]?[vaddr] }
                 continue
             }
-            var symbols = found[candidate.path] ?? [:]
-            let companion = request.addresses.contains { symbols[$0] == nil } ? candidate.elf.debugCompanion() : nil
-            var unnamed = 0
+            var symbols = dwarfPath(for: candidate).flatMap { found[$0] } ?? [:]
+            let companion = request.addresses.contains { symbols[$0] == nil } ? debugFile(for: candidate)?.elf : nil
             for vaddr in request.addresses where symbols[vaddr] == nil {
                 let symbol = (companion?.symbolName(at: vaddr) ?? candidate.elf.symbolName(at: vaddr)).map(FrameName.fromSymbol)
-                if symbol == nil { unnamed += 1 }
                 symbols[vaddr] = [SymbolizedFrame(name: symbol ?? "\(candidate.fileName)+0x" + String(vaddr, radix: 16))]
-            }
-            // Not one name in a binary the user gave: stripped (or cut short). Say so, rather than store offsets
-            // silently. (System libraries found at their mapped paths are often stripped; nothing to do there.)
-            if unnamed == request.addresses.count, binaries.contains(where: { $0.path == candidate.path }) {
-                warnings.append(
-                    "\(source): \(candidate.path) has no symbol for any of the dump's \(unnamed) addresses in it (stripped?): "
-                        + "its frames are stored as \(candidate.fileName)+0xOFFSET; pass the unstripped binary, or its debug file")
             }
             newSymbols.append(
                 SymbolizedHeap.NewSymbols(
@@ -267,7 +286,25 @@ public struct Symbolizer {
             known[key, default: [:]].merge(symbols) { old, _ in old }
             for (pc, vaddr) in pairs { frames[pc] = known[key]?[vaddr] }
         }
-        for pc in unmapped { frames[pc] = [SymbolizedFrame(name: "[unmapped]")] }
+        // Outside every file mapping: JIT code in an anonymous executable mapping, or no mapping at all. Each
+        // address stays its own frame, as jeprof keeps them apart; one "[unmapped]" frame would merge stacks.
+        let anonymous = dump.mappings.filter { $0.path.isEmpty && $0.isExecutable }.sorted { $0.start < $1.start }
+        for pc in unmapped {
+            let kind = Symbolizer.find(pc, in: anonymous) != nil ? "[anon:jit]" : "[unmapped]"
+            frames[pc] = [SymbolizedFrame(name: kind + "+0x" + String(pc, radix: 16))]
+        }
+        // Which module each address stayed unnamed in, for one warning per module.
+        var unnamedModule: [UInt64: String] = [:]
+        for (index, modulePCs) in perMapping {
+            guard !sorted[index].path.hasPrefix("[") else { continue }  // [vdso], [vsyscall]: no file to name them
+            let prefix = (sorted[index].path as NSString).lastPathComponent + "+0x"
+            let cached = (resolved[sorted[index].path] ?? nil) != nil
+            for pc in modulePCs where frames[pc]?.count == 1 && frames[pc]?[0].name.hasPrefix(prefix) == true
+                && (!cached || fresh.contains(pc))
+            {
+                unnamedModule[pc] = sorted[index].path
+            }
+        }
 
         clock.lap("names")
         // 4. One table of distinct frames; each address becomes indices into it, each stack a list of them.
@@ -281,22 +318,79 @@ public struct Symbolizer {
             return position
         }
         // Inline chains are stored outermost first, as the stack is root first.
-        let pcFrames: [[Int32]] = pcs.map { pc in (frames[pc] ?? [SymbolizedFrame(name: "[unmapped]")]).map(index) }
+        let pcFrames: [[Int32]] = pcs.map { pc in
+            (frames[pc] ?? [SymbolizedFrame(name: "[unmapped]+0x" + String(pc, radix: 16))]).map(index)
+        }
+        let modules = Array(Set(unnamedModule.values)).sorted()
+        let moduleIndex = Dictionary(uniqueKeysWithValues: modules.enumerated().map { ($1, $0) })
+        let pcModule: [Int] = pcs.map { pc in unnamedModule[pc].flatMap { moduleIndex[$0] } ?? -1 }
+        var unnamedBytes = [Double](repeating: 0, count: modules.count)
+        var unnamedPCs = [Set<Int>](repeating: [], count: modules.count)
+        // Only needed when some module stayed unnamed (rarely): the common case pays nothing.
+        let isAllocator: [Bool] = modules.isEmpty ? [] : table.map { plumbing.level(of: $0.name) == .allocator }
         var stacks: [SymbolizedHeap.Stack] = []
         stacks.reserveCapacity(dump.stacks.count)
         var frameIndices: [Int32] = []
         frameIndices.reserveCapacity(stackPCs.count + stackPCs.count / 8)
         for (number, stack) in dump.stacks.enumerated() {
             let start = frameIndices.count
+            var counted = Set<Int>()
+            var insideAllocator = false
             for position in stride(from: stackStarts[number + 1] - 1, through: stackStarts[number], by: -1) {
-                let chain = pcFrames[Int(stackPCs[position])]
+                let pc = Int(stackPCs[position])
+                let chain = pcFrames[pc]
                 if chain.count == 1 { frameIndices.append(chain[0]) } else { frameIndices.append(contentsOf: chain) }
+                // Unnamed frames above the allocator (root side) are stored; a stack's bytes count once per module.
+                guard !modules.isEmpty else { continue }
+                insideAllocator = insideAllocator || chain.contains { isAllocator[Int($0)] }
+                let module = pcModule[pc]
+                guard module >= 0, !insideAllocator else { continue }
+                unnamedPCs[module].insert(pc)
+                if counted.insert(module).inserted { unnamedBytes[module] += stack.values.inuseBytes }
             }
             stacks.append(SymbolizedHeap.Stack(range: start..<frameIndices.count, values: stack.values))
         }
         clock.lap("stacks")
+        var unnamedModules: [(module: String, warning: String)] = []
+        for (m, module) in modules.enumerated() where !unnamedPCs[m].isEmpty {
+            unnamedModules.append(
+                (module, "\(source): " + unnamedWarning(
+                    module: module, candidate: resolved[module] ?? nil, isMain: module == mainPath, addresses: unnamedPCs[m].count,
+                    bytes: unnamedBytes[m])))
+        }
         return SymbolizedHeap(
-            frames: table, frameIndices: frameIndices, stacks: stacks, mappings: uses, newSymbols: newSymbols, warnings: warnings)
+            frames: table, frameIndices: frameIndices, stacks: stacks, mappings: uses, newSymbols: newSymbols, warnings: warnings,
+            unnamedModules: unnamedModules)
+    }
+
+    /// The one warning for a module whose frames stayed unnamed: how much memory it hides, its build-id, where
+    /// names were looked for, and what would name them.
+    func unnamedWarning(module: String, candidate: BinaryCandidate?, isMain: Bool, addresses: Int, bytes: Double) -> String {
+        let name = (module as NSString).lastPathComponent
+        let hidden = "\(addresses) address\(addresses == 1 ? "" : "es") in stacks holding \(ByteCount.human(bytes)) (\(Int64(bytes.rounded())) bytes) "
+            + "are stored as \(name)+0xOFFSET"
+        guard let candidate else {
+            let what = isMain ? "no symbols for the main executable \(module)" : "\(module) was not found (build-id unknown)"
+            return "\(what): \(hidden); pass --binary PATH to \(isMain ? "the program" : "a copy of \(name)") "
+                + "(a copy or the same build elsewhere is fine)"
+        }
+        let id = candidate.elf.buildID
+        var searched = [candidate.path]
+        if let id { searched += debugFiles.candidatePaths(buildID: id) }
+        let debug = debugFile(for: candidate)
+        let advice: String
+        if let debug {
+            advice = "its debug file \(debug.path) does not name them either; pass --binary PATH to an unstripped copy"
+        } else if let id {
+            advice = "install its debug symbols (Debian: the -dbg or -dbgsym package of the package that ships it, "
+                + "see dpkg -S \(candidate.path)), pass --debug-dir DIR holding DIR/.build-id/\(id.prefix(2))/\(id.dropFirst(2)).debug "
+                + "or a debuginfod cache DIR/\(id)/debuginfo, or --binary PATH to an unstripped copy"
+        } else {
+            advice = "it has no build-id, so no debug file can be matched: pass --binary PATH to an unstripped copy"
+        }
+        let file = candidate.path == module ? "" : ", read from \(candidate.path)"
+        return "\(module) (build-id \(id ?? "none")\(file)) has no names for its frames: \(hidden). Searched: "
+            + searched.joined(separator: ", ") + ". To name them: " + advice
     }
 
     /// Why `candidate` is not the binary that was mapped, or nil when it fits: a binary whose code has no call

@@ -275,9 +275,13 @@ struct HostileInputTests {
         let dumps = try Fixtures.runLeakyC(program, prefix: folder.appendingPathComponent("du mp é"), phases: 1)
         #expect(try String(contentsOf: dumps[0], encoding: .utf8).contains("/ünïcödé 日本/lea ky\n"))
         let db = folder.appendingPathComponent("st ore ü.db").path
-        let withBinary = try Fixtures.profhist(["ingest", dumps[0].path, "--build", "v 1 ü", "--binary", program.path, "--db", db])
+        let withBinary = try Fixtures.profhist(
+            ["ingest", dumps[0].path, "--build", "v 1 ü", "--run", "r ü", "--binary", program.path, "--db", db])
         #expect(withBinary.status == 0, "\(withBinary.stderr)")
-        #expect(!withBinary.stderr.contains("warning"), "\(withBinary.stderr)")
+        // No warning about the paths. (Debian's libstdc++ has no debug file: its start-up pool's frame stays
+        // unnamed, and the one warning for that module is expected; it names a /usr/lib path, not ours.)
+        let warnings = withBinary.stderr.split(separator: "\n").filter { $0.contains("warning") }
+        #expect(warnings.allSatisfy { $0.contains(": /usr/lib/x86_64-linux-gnu/libstdc++") }, "\(withBinary.stderr)")
         // Without --binary, the program is found at its mapped path.
         let other = folder.appendingPathComponent("other ü.db").path
         let mapped = try Fixtures.profhist(["ingest", dumps[0].path, "--build", "v1", "--db", other])

@@ -2,9 +2,15 @@ CREATE UNIQUE INDEX callsite_parent_frame ON callsite (ifnull(parent_id, 0), fra
 
 CREATE INDEX snapshot_build ON snapshot (build_id, taken_at);
 
-CREATE UNIQUE INDEX snapshot_source ON snapshot (source_digest, build_id, run_id);
+CREATE UNIQUE INDEX snapshot_source ON snapshot (source_digest, build_id, run_id, taken_at);
 
 CREATE INDEX snapshot_taken_at ON snapshot (taken_at);
+
+CREATE TABLE allocator_wrapper (
+    pattern TEXT PRIMARY KEY,
+    origin TEXT NOT NULL CHECK (origin IN ('default', 'user')),
+    removed INTEGER NOT NULL DEFAULT 0 CHECK (removed IN (0, 1))
+) WITHOUT ROWID;
 
 CREATE TABLE binary (
     id INTEGER PRIMARY KEY,
@@ -87,7 +93,7 @@ CREATE TABLE snapshot (
     header_bytes REAL,
     header_objects REAL,
     stack_count INTEGER NOT NULL DEFAULT 0
-);
+, sequence INTEGER);
 
 CREATE TABLE snapshot_label (
     snapshot_id INTEGER NOT NULL REFERENCES snapshot (id) ON DELETE CASCADE,
@@ -151,6 +157,19 @@ SELECT
 FROM build AS b
 JOIN snapshot AS s ON s.build_id = b.id
 GROUP BY b.id;
+
+CREATE VIEW snapshot_order AS
+WITH by_time AS (
+    SELECT id, run_id, taken_at, row_number() OVER (PARTITION BY run_id ORDER BY taken_at, id) AS k
+    FROM snapshot
+),
+by_sequence AS (
+    SELECT id, run_id, row_number() OVER (PARTITION BY run_id ORDER BY sequence IS NULL, sequence, taken_at, id) AS k
+    FROM snapshot
+)
+SELECT q.id AS snapshot_id, q.run_id, t.taken_at AS order_time
+FROM by_sequence AS q
+JOIN by_time AS t ON t.run_id = q.run_id AND t.k = q.k;
 
 CREATE VIEW v_build_total AS
 SELECT

@@ -241,20 +241,23 @@ struct StoreTests {
         }
     }
 
-    @Test("the same dump ingested twice is stored once")
+    @Test("the same dump for the same build, run and time is stored once; for another build it is another snapshot")
     func idempotent() throws {
         let set = try SharedDumps.c.get()
         let store = try Self.newStore()
         let pipeline = IngestPipeline(openStore: { store }, binaries: [try BinaryCandidate(path: set.program1.path)], llvm: LLVMSymbolizer.locate())
         let first = try pipeline.ingest(path: set.dumps1[0].path, format: .auto, options: IngestOptions(build: "a"))
-        let second = try pipeline.ingest(path: set.dumps1[0].path, format: .auto, options: IngestOptions(build: "other"))
+        let retry = try pipeline.ingest(path: set.dumps1[0].path, format: .auto, options: IngestOptions(build: "a"))
         guard case .stored(let id, _, _) = first.outcome else { Issue.record("not stored"); return }
-        #expect(second.outcome == .skipped(existingSnapshotID: id))
+        #expect(retry.outcome == .skipped(existingSnapshotID: id))
+        // PRODUCT.md: identical bytes of another build are an observation of that build.
+        let other = try pipeline.ingest(path: set.dumps1[0].path, format: .auto, options: IngestOptions(build: "other"))
+        guard case .stored = other.outcome else { Issue.record("another build's identical dump was not stored"); return }
         let counts = try store.queue.read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM snapshot"), try Int.fetchOne(db, sql: "SELECT count(*) FROM build"))
         }
-        #expect(counts.0 == 1)
-        #expect(counts.1 == 1)
+        #expect(counts.0 == 2)
+        #expect(counts.1 == 2)
     }
 
     @Test("stored stacks: foreign keys hold, digests match the frame names, stacks end at the allocator's caller")
@@ -398,7 +401,9 @@ struct StoreTests {
         let wrong = folder.appendingPathComponent("wrong")
         try FileManager.default.createDirectory(at: wrong, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: set.program2, to: wrong.appendingPathComponent("leaky"))
-        let (reference, clean) = try ingest(set.exact1[0], set.program1)
+        let (reference, allWarnings) = try ingest(set.exact1[0], set.program1)
+        // Only the one-per-module warnings for system libraries left unnamed (libstdc++'s start-up pool).
+        let clean = allWarnings.filter { !($0.contains("/usr/lib/") && $0.contains("has no names for its frames")) }
         #expect(clean.isEmpty, "\(clean)")
         let (fromMapped, warnings) = try ingest(set.exact1[0], wrong.appendingPathComponent("leaky"))
         #expect(warnings.contains { $0.contains("build-id \(id2)") && $0.contains("mapped path has \(id1)") && $0.contains("using \(set.program1.path) at the mapped path") }, "\(warnings)")
@@ -433,7 +438,9 @@ struct StoreTests {
         let store = try Self.newStore()
         let pipeline = IngestPipeline(openStore: { store }, binaries: [try BinaryCandidate(path: stripped.path)], llvm: LLVMSymbolizer.locate())
         let report = try pipeline.ingest(path: set.dumps1[0].path, format: .auto, options: IngestOptions(build: "x"))
-        #expect(report.warnings.contains { $0.contains("\(stripped.path) has no symbol") && $0.contains("stripped") }, "\(report.warnings)")
+        #expect(
+            report.warnings.contains { $0.contains("read from \(stripped.path)) has no names") && $0.contains("unstripped copy") },
+            "\(report.warnings)")
         let names = try store.queue.read { db in try String.fetchAll(db, sql: "SELECT value FROM string") }
         #expect(names.contains { $0.hasPrefix("leaky+0x") } && !names.contains("leaky_cache"))
     }
