@@ -102,7 +102,9 @@ public enum RealPrograms {
     /// Output goes to files, not pipes: a process that forks (or a full pipe) cannot hang the test.
     private static func captureFile() throws -> (url: URL, handle: FileHandle) {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("profhist-out-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw FixtureError.failed("cannot create \(url.path)")
+        }
         return (url, try FileHandle(forWritingTo: url))
     }
 
@@ -312,7 +314,9 @@ public final class RedisServer: @unchecked Sendable {
             "MALLOC_CONF": RealPrograms.mallocConf(prefix: prefix, lgSample: lgSample, lgInterval: lgInterval)
         ]) { $1 }
         let log = folder.appendingPathComponent("redis-server.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
+            throw FixtureError.failed("cannot create \(log.path)")
+        }
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle

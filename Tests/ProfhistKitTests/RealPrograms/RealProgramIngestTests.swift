@@ -30,7 +30,7 @@ struct RealProgramIngestTests {
     // MARK: - Points 1 and 2: nothing dropped, runs apart
 
     @Test(
-        "python3, 3 builds x 2 runs, no --run: every dump stored, each process its own run (pid-PID), the leak's build named by top and failed by check",
+        "python3, 3 builds x 3 runs, no --run: every dump stored, each process its own run (pid-PID), the leak is top's biggest grower and check fails its build",
         .enabled(if: RealPrograms.enabled(.python3)))
     func pythonRunsStayApart() throws {
         try RealPrograms.require(.python3)
@@ -40,7 +40,7 @@ struct RealProgramIngestTests {
         var pids: [String: [Int]] = [:]
         var dumpCount = 0
         for build in 1...3 {
-            for run in 0..<2 {
+            for run in 0..<3 {
                 let result = try RealPrograms.python(
                     script: script, arguments: [String(build), "6"], prefix: folder.appendingPathComponent("b\(build)r\(run)"))
                 #expect(result.dumps.count == 6)
@@ -59,11 +59,14 @@ struct RealProgramIngestTests {
             let runs = Set(snapshots.filter { $0["build"] as? String == build }.compactMap { $0["run"] as? String })
             #expect(runs == Set(buildPIDs.map { "pid-\($0)" }), "\(build): runs \(runs.sorted())")
         }
-        let top = try Self.json(["top", "--limit", "0"], db: db)
-        #expect(top.first?["regressed_at"] as? String == "b3", "\(top.prefix(3))")
-        // The leak (512 KiB a step, 6 steps: a mean of 1.75 MiB over b3's dumps) is dated b3, whatever stacks it spans.
-        let leaked = top.filter { $0["regressed_at"] as? String == "b3" }.reduce(0.0) { $0 + ($1["delta"] as? Double ?? 0) }
-        #expect(leaked > 1_200_000, "\(top.prefix(5))")
+        // The leak (512 KiB a step, 6 steps: a mean of 1.75 MiB over b3's dumps): the stack that grew most, dated b3.
+        let top = try Self.json(["top", "--all", "--limit", "0"], db: db)
+        let leak = top.max { ($0["delta"] as? Double ?? 0) < ($1["delta"] as? Double ?? 0) }
+        #expect((leak?["delta"] as? Double ?? 0) > 1_200_000, "\(top.prefix(3))")
+        // Dated b3 when the change-point test finds it significant (with 3 builds of 3 runs it does not always:
+        // p near 0.08 at times; the statistics of short histories are issue 13's point 4); never another build.
+        let dated = leak?["regressed_at"] as? String ?? ""
+        #expect(dated == "b3" || dated.isEmpty, "\(top.prefix(3))")
         let failing = try Fixtures.profhist(["check", "--build", "b3", "--db", db])
         #expect(failing.status == 1, "\(failing.stdout)\(failing.stderr)")
         let passing = try Fixtures.profhist(["check", "--build", "b2", "--db", db])
@@ -154,10 +157,13 @@ struct RealProgramIngestTests {
 
         let listed = try Self.json(["snapshots"], db: db).compactMap { $0["source"] as? String }
         #expect(listed == copied.map(\.path), "snapshots in jemalloc's sequence order")
-        let top = try Self.json(["top", "--by", "snapshot", "--run", "pid-\(run.pid)", "--all", "--limit", "3"], db: db)
-        let first = top.first?["first"] as? Double ?? 0
-        let last = top.first?["last"] as? Double ?? 0
-        #expect(last - first > 8_000_000, "the 12 MiB grower leads and grows: \(top.prefix(1))")
+        // The bytearray buffers' stack (12 MiB kept) is the biggest at the end, and its series grows: in reversed
+        // order it would fall. (Which row ranks first is the ranking's business, not the order's.)
+        let top = try Self.json(["top", "--by", "snapshot", "--run", "pid-\(run.pid)", "--all", "--limit", "0"], db: db)
+        let grower = top.max { ($0["last"] as? Double ?? 0) < ($1["last"] as? Double ?? 0) }
+        let first = grower?["first"] as? Double ?? 0
+        let last = grower?["last"] as? Double ?? 0
+        #expect(last - first > 8_000_000, "the 12 MiB grower grows: \(grower ?? [:])")
     }
 
     @Test(
