@@ -116,13 +116,13 @@ public enum HTMLReportPage {
         rect.frame { stroke:#fff; stroke-width:0.5; cursor:pointer; }
         rect.frame.match { fill:#d400ff !important; }
         rect.frame.new { stroke:#111; stroke-width:1.5; stroke-dasharray:3 2; }
-        rect.frame.removed { fill-opacity:0.55; stroke:#1e3a8a; stroke-dasharray:2 2; }
+        rect.frame.removed { stroke:#0d2a6b; stroke-width:1.5; stroke-dasharray:2 2; }
         rect.frame.ancestor { fill-opacity:0.5; }
         text.label { font:11px ui-monospace, Menlo, Consolas, monospace; fill:#111; pointer-events:none; }
         #tooltip { position:fixed; pointer-events:none; background:#1d2330; color:#fff; padding:6px 9px; border-radius:4px; font-size:12px; max-width:520px; display:none; z-index:10; white-space:pre-line; }
         .swatch { display:inline-block; width:12px; height:12px; vertical-align:middle; border-radius:2px; margin-left:8px; }
         .swatch.grew { background:#e53935; } .swatch.shrank { background:#1e88e5; }
-        .swatch.new { background:#fff; border:1.5px dashed #111; } .swatch.removed { background:#90caf9; border:1px dashed #1e3a8a; }
+        .swatch.new { background:#fff; border:1.5px dashed #111; } .swatch.removed { background:#1e88e5; border:1.5px dashed #0d2a6b; }
         .verdict { font-size:18px; font-weight:700; padding:8px 12px; border-radius:4px; display:inline-block; }
         .verdict.pass { background:#e8f5e9; color:var(--good); } .verdict.fail { background:#fdecea; color:var(--bad); }
         .verdict.undecided { background:#fff8e1; color:#8d6e00; }

@@ -28,7 +28,7 @@ function human(v, bytes) {
   return Number.isInteger(v) ? String(v) : v.toFixed(a >= 100 ? 0 : 2);
 }
 function signed(v, bytes) { return (v > 0 ? "+" : "") + human(v, bytes); }
-function pfmt(p) { return p === null || !isFinite(p) ? "" : p < 1e-4 ? p.toExponential(1) : p.toFixed(4); }
+function pfmt(p) { return p === null || !isFinite(p) ? "" : p === 0 ? "< 1e-300" : p < 1e-4 ? p.toExponential(1) : p.toFixed(4); }
 function escapeRegExp(s) { return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }
 const tooltip = $("tooltip");
 function showTip(ev, text) {
@@ -123,7 +123,7 @@ function growthTable(tableId, searchId, countId, section, rowsOf) {
     switch (c.key) {
       case "trend": return sparkline(row.series, row.regressedAt ? section.points.indexOf(row.regressedAt) : -1);
       case "leaf": return h("span", {title: row.stack}, v);
-      case "regressedAt": return v ? h("span", {class: "badge"}, v) : h("span", {class: "badge quiet"}, row.significant ? "" : "n.s.");
+      case "regressedAt": return v ? h("span", {class: "badge"}, v) : h("span", {class: "badge quiet", title: "no significant growth"}, "none");
       case "share": return (100 * v).toFixed(2) + "%";
       case "pValue": case "qValue": return pfmt(v);
       case "rank": return String(v);
@@ -242,7 +242,7 @@ function flame(boxId, infoId, view, state) {
   });
   box.textContent = ""; box.append(svg);
   const info = $(infoId);
-  info.textContent = (state.focus !== null ? `zoomed on ${F.names[F.nameOf[state.focus]]} · ` : "") +
+  info.textContent = (view.summary || "") + (state.focus !== null ? `zoomed on ${F.names[F.nameOf[state.focus]]} · ` : "") +
     (re ? `search matched ${(100 * matched / Math.max(1, view.total)).toFixed(1)}% (${human(matched, DATA.heap && DATA.heap.isBytes)}) · ` : "") +
     `${rects.length} frames · click a frame to zoom`;
   info.setAttribute("data-matched", re ? matched : "");
@@ -259,7 +259,8 @@ function flameView() {
   state.redraw = () => {
     const b = Number(sel.value), total = F.totals[b], objTotal = F.objectTotals ? F.objectTotals[b] : null;
     flame("flame-chart", "flame-info", {
-      total, width: (n) => F.values[n][b], fill: (n) => hue(F.names[F.nameOf[n]]), cls: () => "", prefix: () => "",
+      total, summary: `${DATA.flameBuilds[b]}: ${human(total, bytes)}` + (objTotal ? `, ${human(objTotal, false)} objects` : "") + " (mean of its snapshots) · ",
+      width: (n) => F.values[n][b], fill: (n) => hue(F.names[F.nameOf[n]]), cls: () => "", prefix: () => "",
       tip: (n) => `${F.names[F.nameOf[n]]}\n${human(F.values[n][b], bytes)}` + (F.objects ? ` · ${human(F.objects[n][b], false)} objects` : "") +
         `\n${(100 * F.values[n][b] / Math.max(1, total)).toFixed(2)}% of ${DATA.flameBuilds[b]}'s total ${human(total, bytes)}` +
         (objTotal ? ` (${(100 * F.objects[n][b] / Math.max(1, objTotal)).toFixed(2)}% of objects)` : "")
