@@ -77,6 +77,8 @@ public enum HTMLReportPage {
         header .note { color:#b8c2d3; }
         main { padding:12px 20px 40px; max-width:1400px; margin:0 auto; }
         section { background:#fff; border:1px solid var(--line); border-radius:6px; padding:12px 16px; margin:14px 0; }
+        /* The browser lays out and paints a section only when it nears the screen: the page opens fast with thousands of frames. */
+        #flame, #diff, #tasks { content-visibility:auto; contain-intrinsic-size:auto 600px; }
         h2 { font-size:16px; margin:0 0 8px; }
         .note { color:var(--muted); font-size:12.5px; }
         .controls { display:flex; gap:12px; align-items:center; flex-wrap:wrap; margin:6px 0 10px; }
@@ -112,7 +114,7 @@ public enum HTMLReportPage {
         svg .change-marker { stroke:var(--bad); stroke-dasharray:3 2; }
         svg.spark polyline { fill:none; stroke:var(--accent); stroke-width:1.5; }
         .flamebox { position:relative; overflow:hidden; border:1px solid var(--line); border-radius:4px; }
-        .flamebox svg { display:block; width:100%; }
+        .flamebox svg, #overview-chart svg, #tasks-chart svg { display:block; width:100%; height:auto; }
         rect.frame { stroke:#fff; stroke-width:0.5; cursor:pointer; }
         rect.frame.match { fill:#d400ff !important; }
         rect.frame.new { stroke:#111; stroke-width:1.5; stroke-dasharray:3 2; }

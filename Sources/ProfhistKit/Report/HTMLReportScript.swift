@@ -18,6 +18,7 @@ function h(tag, attrs, children) {
 function human(v, bytes) {
   if (v === null || v === undefined || !isFinite(v)) return "";
   const a = Math.abs(v);
+  if (a < 0.5) return "0" + (bytes ? " B" : "");
   if (bytes) {
     const units = ["B","KiB","MiB","GiB","TiB"]; let u = 0, x = a;
     while (x >= 1024 && u < units.length - 1) { x /= 1024; u++; }
@@ -27,7 +28,7 @@ function human(v, bytes) {
   if (a >= 1e4) return (v / 1e3).toFixed(1) + "k";
   return Number.isInteger(v) ? String(v) : v.toFixed(a >= 100 ? 0 : 2);
 }
-function signed(v, bytes) { return (v > 0 ? "+" : "") + human(v, bytes); }
+function signed(v, bytes) { return (v >= 0.5 ? "+" : "") + human(v, bytes); }
 function pfmt(p) { return p === null || !isFinite(p) ? "" : p === 0 ? "< 1e-300" : p < 1e-4 ? p.toExponential(1) : p.toFixed(4); }
 function escapeRegExp(s) { return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }
 const tooltip = $("tooltip");
@@ -64,7 +65,8 @@ function lineChart(spec) {
   for (const m of spec.markers || []) {
     const g = h("g", {class: "regression-marker", "data-point": spec.labels[m.index]});
     g.append(h("line", {x1: x(m.index), x2: x(m.index), y1: T - 4, y2: H - B}));
-    g.append(h("text", {x: x(m.index) + 4, y: T + 6}, m.text));
+    const right = x(m.index) > W * 0.6;
+    g.append(h("text", {x: x(m.index) + (right ? -4 : 4), y: T + 6, "text-anchor": right ? "end" : "start"}, m.text));
     svg.append(g);
   }
   for (const r of spec.runs || []) r.values.forEach((v, i) => {
@@ -91,7 +93,7 @@ function overview(section, chartId, noteId) {
   const markers = section.regressions.map(r => ({index: section.points.indexOf(r.point), text: `▲ ${r.point}: ${r.leaves.slice(0, 2).join(", ")}${r.leaves.length > 2 ? "…" : ""}`}));
   const box = $(chartId);
   box.append(lineChart({labels: section.points, values: section.totals, runs: section.runs.length > 1 || section.axis === "build" ? section.runs : [],
-    markers, bytes: section.isBytes, width: Math.max(600, box.clientWidth || 900), height: 260,
+    markers, bytes: section.isBytes, width: 1200, height: 260,
     axisTitle: `${section.metric} per ${section.axis} (line: mean; dots: runs)`}));
   $(noteId).textContent = `${section.points.length} ${section.axis}s, ${section.runs.length} run(s), ${section.keysTested} stacks tested. ` +
     (markers.length ? `Significant growth began at: ${section.regressions.map(r => r.point).join(", ")} (red dashed lines).` : "No significant growth.");
@@ -179,7 +181,8 @@ function hue(name) {
 }
 // A flame graph (icicle: roots on top). view: {width(n), fill(n), cls(n), tip(n), total}; state: {focus, search}.
 function flame(boxId, infoId, view, state) {
-  const box = $(boxId), W = Math.max(600, box.clientWidth || 1200), RH = 18;
+  // A fixed drawing width, scaled to the box by CSS: reading the box's width would force a layout of the page.
+  const box = $(boxId), RH = 18, W = 1200;
   const roots = F.parents.map((p, i) => p < 0 ? i : -1).filter(i => i >= 0);
   const sortKids = (ks) => ks.filter(k => view.width(k) > 0).sort((a, b) => view.width(b) - view.width(a));
   const rects = [];
@@ -216,16 +219,14 @@ function flame(boxId, infoId, view, state) {
       while (p >= 0) { if (matchedNodes.has(p)) { covered = true; break; } p = F.parents[p]; }
       if (!covered && !r.ancestor) matched += view.width(r.n);
     }
-    const g = h("g", {});
-    g.append(h("rect", {class: "frame " + (view.cls(r.n) || "") + (isMatch ? " match" : "") + (r.ancestor ? " ancestor" : ""),
+    svg.append(h("rect", {class: "frame " + (view.cls(r.n) || "") + (isMatch ? " match" : "") + (r.ancestor ? " ancestor" : ""),
       x: r.x.toFixed(2), y: r.d * RH, width: Math.max(0.3, r.w).toFixed(2), height: RH - 1, fill: view.fill(r.n),
       "data-node": r.n, "data-name": name, "data-value": view.width(r.n), "data-depth": r.d}));
     if (r.w > 28) {
       const chars = Math.floor((r.w - 6) / 6.7);
       const label = view.prefix(r.n) + name;
-      g.append(h("text", {class: "label", x: r.x + 3, y: r.d * RH + 13}, label.length > chars ? label.slice(0, Math.max(0, chars - 1)) + "…" : label));
+      svg.append(h("text", {class: "label", x: r.x + 3, y: r.d * RH + 13}, label.length > chars ? label.slice(0, Math.max(0, chars - 1)) + "…" : label));
     }
-    svg.append(g);
   }
   svg.addEventListener("mousemove", (ev) => {
     const n = ev.target.getAttribute && ev.target.getAttribute("data-node");
@@ -335,19 +336,21 @@ function checkView(c) {
 }
 
 // MARK: page
+const timing = {};
+function timed(name, f) { const t = performance.now(); f(); timing[name] = Math.round(performance.now() - t); }
 function main() {
   const nav = $("nav");
   const sections = [];
   if (DATA.check) { checkView(DATA.check); sections.push(["check", "Check"]); }
   if (DATA.heap) {
     sections.push(["overview", "Overview"], ["growth", "Growth"]);
-    overview(DATA.heap, "overview-chart", "overview-note");
-    growthTable("growth-table", "growth-search", "growth-count", DATA.heap, () => DATA.heap.rows);
+    timed("overview", () => overview(DATA.heap, "overview-chart", "overview-note"));
+    timed("table", () => growthTable("growth-table", "growth-search", "growth-count", DATA.heap, () => DATA.heap.rows));
   } else if (DATA.tasks) { $("overview").hidden = true; $("growth").hidden = true; }
   else { $("growth").hidden = true; $("overview-note").textContent = "No snapshots to show: none stored yet, or none match the filters."; }
   if (F && F.parents.length) {
     sections.push(["flame", "Flame graph"], ["diff", "Diff"]);
-    flameView(); diffView();
+    timed("flame", flameView); timed("diff", diffView);
   } else { $("flame").hidden = true; $("diff").hidden = true; }
   if (DATA.tasks) {
     const t = DATA.tasks; $("tasks").hidden = false; sections.push(["tasks", "Tasks"]);
@@ -360,6 +363,7 @@ function main() {
   }
   for (const [id, name] of sections) nav.append(h("a", {href: "#" + id}, name));
   $("meta").textContent = `store ${DATA.store} · generated ${DATA.generated}`;
+  document.body.setAttribute("data-timing", JSON.stringify(timing));
   document.body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
   document.body.setAttribute("data-ready", "1");
 }

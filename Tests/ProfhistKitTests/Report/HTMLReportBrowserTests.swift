@@ -138,7 +138,7 @@ struct HTMLReportBrowserTests {
             ["eval": "Number(document.getElementById('flame-info').dataset.matched)"],
             ["screenshot": shot("flame-search"), "selector": "#flame"],
             // Zoom: clicking a frame makes it the full width.
-            ["eval": "fs.value = ''; fs.dispatchEvent(new Event('input')); const z = [...document.querySelectorAll('#flame-chart rect.frame')].find(r => r.dataset.name === 'session_registry'); z.dispatchEvent(new MouseEvent('click', {bubbles: true})); const zr = [...document.querySelectorAll('#flame-chart rect.frame')].find(r => r.dataset.name === 'session_registry' && !r.classList.contains('ancestor')); [Number(zr.getAttribute('width')), document.querySelector('#flame-chart svg').getAttribute('width')]"],
+            ["eval": "fs.value = ''; fs.dispatchEvent(new Event('input')); const z = [...document.querySelectorAll('#flame-chart rect.frame')].find(r => r.dataset.name === 'session_registry'); z.dispatchEvent(new MouseEvent('click', {bubbles: true})); const zr = [...document.querySelectorAll('#flame-chart rect.frame')].find(r => r.dataset.name === 'session_registry' && !r.classList.contains('ancestor')); [Number(zr.getAttribute('width')), document.querySelector('#flame-chart svg').viewBox.baseVal.width]"],
             ["eval": "[document.getElementById('diff-base').selectedOptions[0].textContent, document.getElementById('diff-target').selectedOptions[0].textContent]"],
             ["eval": Self.rects("diff-chart")],
             ["screenshot": shot("diff"), "selector": "#diff"],
@@ -191,7 +191,7 @@ struct HTMLReportBrowserTests {
         let sessionWidth = expected.paths.filter { $0.key.hasSuffix(";session_registry") }.map(\.value).reduce(0, +)
         #expect(abs((r[13] as? Double ?? 0) - sessionWidth) <= 2, "matched \(r[13]) vs \(sessionWidth)")
         let zoom = try #require(r[15] as? [Any])
-        #expect(abs((zoom[0] as? Double ?? 0) - (Double(zoom[1] as? String ?? "") ?? -1)) < 1, "zoomed width \(zoom)")
+        #expect(abs((zoom[0] as? Double ?? 0) - (zoom[1] as? Double ?? -1)) < 1, "zoomed width \(zoom)")
 
         // The differential flame graph: b3 → b4 by default; the leak is new and red; b2 → b3 shows the fix blue.
         #expect((r[16] as? [String]) == ["b3", "b4"])
