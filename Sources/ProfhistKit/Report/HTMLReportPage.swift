@@ -79,6 +79,7 @@ public enum HTMLReportPage {
         section { background:#fff; border:1px solid var(--line); border-radius:6px; padding:12px 16px; margin:14px 0; }
         /* The browser lays out and paints a section only when it nears the screen: the page opens fast with thousands of frames. */
         #flame, #diff, #tasks { content-visibility:auto; contain-intrinsic-size:auto 600px; }
+        section { scroll-margin-top:64px; }
         h2 { font-size:16px; margin:0 0 8px; }
         .note { color:var(--muted); font-size:12.5px; }
         .controls { display:flex; gap:12px; align-items:center; flex-wrap:wrap; margin:6px 0 10px; }

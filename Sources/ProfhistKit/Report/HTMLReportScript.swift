@@ -42,7 +42,7 @@ function hideTip() { tooltip.style.display = "none"; }
 // MARK: line charts
 // spec: labels, values, runs ([{name, values}]), markers ([{index, text}]), bytes, width, height
 function lineChart(spec) {
-  const W = spec.width || 900, H = spec.height || 240, L = 64, R = 16, T = 22, B = 46;
+  const W = spec.width || 900, H = spec.height || 240, L = 64, R = 16, T = 28, B = 50;
   const all = spec.values.concat(...(spec.runs || []).map(r => r.values)).filter(v => v !== null && isFinite(v));
   let lo = Math.min(0, ...all), hi = Math.max(1, ...all);
   if (hi === lo) hi = lo + 1;
@@ -66,7 +66,7 @@ function lineChart(spec) {
     const g = h("g", {class: "regression-marker", "data-point": spec.labels[m.index]});
     g.append(h("line", {x1: x(m.index), x2: x(m.index), y1: T - 4, y2: H - B}));
     const right = x(m.index) > W * 0.6;
-    g.append(h("text", {x: x(m.index) + (right ? -4 : 4), y: T + 6, "text-anchor": right ? "end" : "start"}, m.text));
+    g.append(h("text", {x: x(m.index) + (right ? -4 : 4), y: T - 8, "text-anchor": right ? "end" : "start"}, m.text));
     svg.append(g);
   }
   for (const r of spec.runs || []) r.values.forEach((v, i) => {
@@ -75,7 +75,7 @@ function lineChart(spec) {
   svg.append(h("polyline", {class: "series", points: spec.values.map((v, i) => `${x(i)},${y(v)}`).join(" ")}));
   spec.values.forEach((v, i) => svg.append(h("circle", {class: "point", cx: x(i), cy: y(v), r: n > 60 ? 1.5 : 3.5, "data-point": spec.labels[i]},
     h("title", {}, `${spec.labels[i]}: ${human(v, spec.bytes)} (mean)`))));
-  if (spec.axisTitle) svg.append(h("text", {x: L, y: 13}, spec.axisTitle));
+  if (spec.axisTitle) svg.append(h("text", {x: L, y: H - 8}, spec.axisTitle));
   return svg;
 }
 function sparkline(values, changeIndex) {

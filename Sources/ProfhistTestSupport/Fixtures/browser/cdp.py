@@ -133,6 +133,9 @@ def main():
             if "eval" in step:
                 out["results"].append(evaluate(step["eval"]))
             elif "screenshot" in step:
+                # Scrolled into view and two frames later: sections off screen are not painted (content-visibility).
+                evaluate(f"""new Promise(done => {{ document.querySelector({json.dumps(step['selector'])}).scrollIntoView();
+                    requestAnimationFrame(() => requestAnimationFrame(done)); }})""")
                 box = evaluate(f"""(() => {{ const r = document.querySelector({json.dumps(step['selector'])}).getBoundingClientRect();
                     return {{x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height}}; }})()""")
                 shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
