@@ -132,16 +132,16 @@ public struct HTMLReport {
                 store: URL(fileURLWithPath: store.path).lastPathComponent)
             let kinds = try Set(String.fetchAll(db, sql: "SELECT DISTINCT kind FROM snapshot"))
             if options.filter.kind == "heap" && kinds.contains("heap") {
-                data.heap = try section(db, store: store, filter: options.filter)
+                data.heap = try section(db, filter: options.filter)
                 try addFlame(db, to: &data)
             } else {
-                data.tasks = try section(db, store: store, filter: options.filter)
+                data.tasks = try section(db, filter: options.filter)
             }
             if options.filter.kind == "heap" && kinds.contains("tasks") {
                 var filter = options.filter
                 filter.kind = "tasks"
                 filter.metric = .liveTasks
-                data.tasks = try section(db, store: store, filter: filter)
+                data.tasks = try section(db, filter: filter)
             }
             if data.tasks != nil, var tasks = data.tasks, tasks.metric == Metric.liveTasks.rawValue {
                 var filter = options.filter
@@ -157,7 +157,7 @@ public struct HTMLReport {
 
     // MARK: - Sections
 
-    private func section(_ db: Database, store: Store, filter: SeriesFilter) throws -> HTMLReportData.Section {
+    private func section(_ db: Database, filter: SeriesFilter) throws -> HTMLReportData.Section {
         var section = HTMLReportData.Section(
             kind: filter.kind, metric: filter.metric.rawValue, isBytes: filter.metric.isBytes, axis: options.growth.axis.rawValue)
         let points = try filter.points(db, axis: options.growth.axis)

@@ -149,6 +149,10 @@ struct HTMLReportBrowserTests {
             ["eval": "[document.getElementById('check-verdict').dataset.verdict, document.getElementById('check-body').textContent]"],
             ["screenshot": shot("check"), "selector": "#check"],
             ["screenshot": shot("page"), "selector": "body"],
+            // Tooltips: bytes, objects and share of a frame of the flame graph (b4, zoom reset).
+            ["eval": "document.getElementById('flame-reset').click(); const tr = [...document.querySelectorAll('#flame-chart rect.frame')].find(r => r.dataset.name === 'session_registry'); const bb = tr.getBoundingClientRect(); tr.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: bb.left + 2, clientY: bb.top + 2})); [document.getElementById('tooltip').style.display, document.getElementById('tooltip').textContent]"],
+            // Normalise by total: b3 -> b4 with the base scaled to b4's total leaves the root frames' sum unchanged.
+            ["eval": Self.select("diff-base", "b3") + "; " + Self.select("diff-target", "b4") + "; const nb = document.getElementById('diff-normalise'); nb.checked = true; nb.dispatchEvent(new Event('change')); const roots = [...document.querySelectorAll('#diff-chart rect.frame[data-depth=\"0\"]')]; [roots.reduce((s, r) => s + Number(r.dataset.delta), 0), roots.reduce((s, r) => s + Number(r.dataset.value), 0), (" + Self.rects("diff-chart") + ").find(x => x[0].endsWith(';session_registry'))[3]]"],
         ]
         let run = try Self.open(page, steps: steps, chromium: chromium, folder: folder)
         print("report screenshots: \(folder.path)/{overview,growth,flame,flame-search,diff,diff-fix,check,page}.png; page opened in \(run.loadMilliseconds) ms (script \(run.scriptMilliseconds) ms)")
@@ -212,6 +216,14 @@ struct HTMLReportBrowserTests {
         let check = try #require(r[23] as? [String])
         #expect(check[0] == "pass")
         #expect(check[1].contains("session_registry"))
+
+        let tip = try #require(r[26] as? [String])
+        #expect(tip[0] == "block" && tip[1].contains("session_registry") && tip[1].contains("MiB") && tip[1].contains("objects") && tip[1].contains("% of b4"), "\(tip)")
+        let normalised = try #require(r[27] as? [Any])
+        let rootDelta = normalised[0] as? Double ?? .infinity
+        let rootWidth = normalised[1] as? Double ?? 0
+        #expect(abs(rootDelta) < 0.002 * rootWidth, "root frames' delta \(rootDelta) of \(rootWidth) when normalised")
+        #expect(normalised[2] as? String == "new")
 
         // Nothing fetched but the page itself, nothing refused, no script error.
         #expect(run.requests == ["file://" + page.path], "requests: \(run.requests)")
