@@ -348,9 +348,10 @@ function main() {
     timed("table", () => growthTable("growth-table", "growth-search", "growth-count", DATA.heap, () => DATA.heap.rows));
   } else if (DATA.tasks) { $("overview").hidden = true; $("growth").hidden = true; }
   else { $("growth").hidden = true; $("overview-note").textContent = "No snapshots to show: none stored yet, or none match the filters."; }
-  if (F && F.parents.length) {
+  const graphs = F && F.parents.length;
+  if (graphs) {
     sections.push(["flame", "Flame graph"], ["diff", "Diff"]);
-    timed("flame", flameView); timed("diff", diffView);
+    $("flame-info").textContent = "drawing…"; $("diff-info").textContent = "drawing…";
   } else { $("flame").hidden = true; $("diff").hidden = true; }
   if (DATA.tasks) {
     const t = DATA.tasks; $("tasks").hidden = false; sections.push(["tasks", "Tasks"]);
@@ -363,6 +364,14 @@ function main() {
   }
   for (const [id, name] of sections) nav.append(h("a", {href: "#" + id}, name));
   $("meta").textContent = `store ${DATA.store} · generated ${DATA.generated}`;
+  // The flame graphs (thousands of frames) are drawn after the first screen has been painted.
+  const finish = () => {
+    if (graphs) { timed("flame", flameView); timed("diff", diffView); }
+    ready();
+  };
+  requestAnimationFrame(() => setTimeout(finish, 0));
+}
+function ready() {
   document.body.setAttribute("data-timing", JSON.stringify(timing));
   document.body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
   document.body.setAttribute("data-ready", "1");

@@ -11,7 +11,7 @@ STEPS.json is a list of {"eval": "JS expression"} (its value, JSON-serialisable,
 {"results": [...], "requests": [every URL the page asked for], "violations": [CSP reports],
  "exceptions": [uncaught script errors], "script_ms": navigation start to the end of the page's script
  (the page's own clock), "painted_ms": to the second animation frame after it (laid out and painted),
- "load_ms": wall time from navigation to painted, seen from here}.
+ "load_ms": wall time from navigation to painted, seen from here; "first_paint_ms": the first contentful paint}.
 """
 import base64
 import json
@@ -129,6 +129,7 @@ def main():
         # Two animation frames after the script: layout and paint of what it drew are done.
         out["painted_ms"] = round(evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now()))))"))
         out["load_ms"] = round((time.time() - started) * 1000)
+        out["first_paint_ms"] = evaluate("(performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || null")
         for step in steps:
             if "eval" in step:
                 out["results"].append(evaluate(step["eval"]))
