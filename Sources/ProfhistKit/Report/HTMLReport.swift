@@ -134,7 +134,7 @@ public struct HTMLReport {
             if options.filter.kind == "heap" && kinds.contains("heap") {
                 data.heap = try section(db, filter: options.filter)
                 try addFlame(db, to: &data)
-            } else {
+            } else if options.filter.kind == "tasks" {
                 data.tasks = try section(db, filter: options.filter)
             }
             if options.filter.kind == "heap" && kinds.contains("tasks") {
@@ -143,7 +143,7 @@ public struct HTMLReport {
                 filter.metric = .liveTasks
                 data.tasks = try section(db, filter: filter)
             }
-            if data.tasks != nil, var tasks = data.tasks, tasks.metric == Metric.liveTasks.rawValue {
+            if var tasks = data.tasks, tasks.metric == Metric.liveTasks.rawValue {
                 var filter = options.filter
                 filter.kind = "tasks"
                 filter.metric = .idleTasks

@@ -62,11 +62,17 @@ function lineChart(spec) {
     const label = spec.labels[i].length > 12 ? spec.labels[i].slice(0, 11) + "…" : spec.labels[i];
     svg.append(h("text", {x: x(i), y: H - B + 16, "text-anchor": "middle", class: "xlabel"}, label));
   }
+  // A marker's label only where it does not overlap the labels already placed.
+  const placed = [];
   for (const m of spec.markers || []) {
     const g = h("g", {class: "regression-marker", "data-point": spec.labels[m.index]});
-    g.append(h("line", {x1: x(m.index), x2: x(m.index), y1: T - 4, y2: H - B}));
-    const right = x(m.index) > W * 0.6;
-    g.append(h("text", {x: x(m.index) + (right ? -4 : 4), y: T - 8, "text-anchor": right ? "end" : "start"}, m.text));
+    g.append(h("line", {x1: x(m.index), x2: x(m.index), y1: T - 4, y2: H - B}, h("title", {}, m.text)));
+    const right = x(m.index) > W * 0.6, width = 6.5 * m.text.length;
+    const from = right ? x(m.index) - 4 - width : x(m.index) + 4;
+    if (!placed.some(([a, b]) => from < b + 8 && from + width > a - 8)) {
+      placed.push([from, from + width]);
+      g.append(h("text", {x: x(m.index) + (right ? -4 : 4), y: T - 8, "text-anchor": right ? "end" : "start"}, m.text));
+    }
     svg.append(g);
   }
   for (const r of spec.runs || []) r.values.forEach((v, i) => {
@@ -90,7 +96,10 @@ function sparkline(values, changeIndex) {
 
 // MARK: overview
 function overview(section, chartId, noteId) {
-  const markers = section.regressions.map(r => ({index: section.points.indexOf(r.point), text: `▲ ${r.point}: ${r.leaves.slice(0, 2).join(", ")}${r.leaves.length > 2 ? "…" : ""}`}));
+  // Markers in rank order (the top regression first), so the biggest growth keeps its label when they crowd.
+  const rankAt = (p) => section.rows.findIndex(r => r.significant && r.regressedAt === p);
+  const markers = section.regressions.slice().sort((a, b) => rankAt(a.point) - rankAt(b.point))
+    .map(r => ({index: section.points.indexOf(r.point), text: `▲ ${r.point}: ${r.leaves.slice(0, 2).join(", ")}${r.leaves.length > 2 ? "…" : ""}`}));
   const box = $(chartId);
   box.append(lineChart({labels: section.points, values: section.totals, runs: section.runs.length > 1 || section.axis === "build" ? section.runs : [],
     markers, bytes: section.isBytes, width: 1200, height: 260,

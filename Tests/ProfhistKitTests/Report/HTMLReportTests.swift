@@ -66,6 +66,19 @@ struct HTMLReportTests {
         }
     }
 
+    @Test("an empty store gives a page that says there is nothing to show, not an error")
+    func emptyStore() throws {
+        let folder = try Fixtures.temporaryFolder("profhist-report-empty")
+        let store = try Store(path: folder.appendingPathComponent("empty.db").path, create: true)
+        let data = try HTMLReport(options: HTMLReportOptions()).gather(store)
+        #expect(data.heap == nil && data.tasks == nil && data.flame == nil)
+        let page = folder.appendingPathComponent("r.html")
+        let made = try Fixtures.profhist(["report", "--db", store.path, "--output", page.path])
+        #expect(made.status == 0, "\(made.stderr)")
+        let text = try String(contentsOf: page, encoding: .utf8)
+        #expect(!text.contains(#""heap":"#) && !text.contains(#""tasks":"#) && text.contains(#"id="report-data">{"#))
+    }
+
     @Test("report fails cleanly: no store, an unwritable output, a bad option")
     func errors() throws {
         let folder = try Fixtures.temporaryFolder("profhist-report-errors")

@@ -134,7 +134,9 @@ def main():
             if "eval" in step:
                 out["results"].append(evaluate(step["eval"]))
             elif "screenshot" in step:
-                # Scrolled into view and two frames later: sections off screen are not painted (content-visibility).
+                # Sections off screen are not painted (content-visibility: auto): paint them all for the picture,
+                # then scroll the element into view and wait two frames.
+                evaluate("document.querySelectorAll('section').forEach(s => s.style.contentVisibility = 'visible')")
                 evaluate(f"""new Promise(done => {{ document.querySelector({json.dumps(step['selector'])}).scrollIntoView();
                     requestAnimationFrame(() => requestAnimationFrame(done)); }})""")
                 box = evaluate(f"""(() => {{ const r = document.querySelector({json.dumps(step['selector'])}).getBoundingClientRect();
