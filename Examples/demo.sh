@@ -71,4 +71,8 @@ echo "== profhist export --format csv --output $out/memory.csv   (first 3 lines)
 "$profhist" export --format csv --output "$out/memory.csv"
 head -3 "$out/memory.csv"
 echo
+echo "== profhist report --check --output $out/report.html   (one self-contained HTML page: charts, table, flame graphs)"
+"$profhist" report --check --output "$out/report.html"
+echo "report: $(cd "$out" && pwd)/report.html (open it in a browser; it needs no network)"
+echo
 echo "store: $PROFHIST_DB ($(du -h "$PROFHIST_DB" | cut -f1)); try: PROFHIST_DB=$PROFHIST_DB $profhist --help"

@@ -27,7 +27,7 @@ struct Profhist: ParsableCommand {
         subcommands: [
             IngestCommand.self, SnapshotsCommand.self, BuildsCommand.self, TopCommand.self, DiffCommand.self, CheckCommand.self,
             ShowCommand.self, ExportCommand.self,
-            QueryCommand.self, GcCommand.self, WrappersCommand.self,
+            QueryCommand.self, GcCommand.self, WrappersCommand.self, ReportCommand.self,
         ]
     )
 
