@@ -9,9 +9,9 @@ struct Profhist: ParsableCommand {
         commandName: "profhist",
         abstract: "Keep the memory history of a program and find the call stacks that grow.",
         discussion: """
-            profhist ingests jemalloc heap dumps and tokio task snapshots into one SQLite store, keyed by build and \
-            time, with every stack symbolized so the same code path is the same stack in every build, and ranks the \
-            stacks that grow, with the build where the growth began.
+            profhist ingests jemalloc heap dumps, pprof profiles (heap and goroutine) and tokio task snapshots into \
+            one SQLite store, keyed by build and time, with every stack symbolized so the same code path is the same \
+            stack in every build, and ranks the stacks that grow, with the build where the growth began.
 
               profhist ingest out/*.heap --build "$GIT_SHA" --binary target/release/app
               profhist ingest console.json --build "$GIT_SHA"
