@@ -98,14 +98,44 @@ struct TopCommand: ParsableCommand {
 
     @OptionGroup var series: SeriesOptions
 
-    @Option(name: .customLong("by"), help: ArgumentHelp("Points of the series.", valueName: "build|snapshot"))
-    var axis: PointAxis = .build
+    @OptionGroup var tests: GrowthTestOptions
 
     @Option(name: .long, help: ArgumentHelp("grow: biggest growth first; shrink: biggest fall first.", valueName: "grow|shrink"))
     var order: RankOrder = .grow
 
     @Option(name: .long, help: ArgumentHelp("Rows to show (0: all).", valueName: "n"))
     var limit: Int = 20
+
+    @Flag(name: .long, help: "Also list stacks that failed the tests, with their numbers.")
+    var all = false
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if limit < 0 { throw ValidationError("--limit must be 0 or more") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let opened = try store.openForReading()
+            var options = GrowthOptions()
+            tests.apply(to: &options)
+            options.grouping = series.group
+            options.growing = order == .grow
+            options.limit = limit
+            options.includeAll = all
+            let ranking = GrowthRanking(filter: series.filter, options: options)
+            let report = try opened.queue.read { db in try ranking.run(db) }
+            printGrowth(report, metric: series.filter.metric, axis: tests.axis, growing: order == .grow, grouping: series.group, output: output)
+        }
+    }
+}
+
+/// The options of `top`'s tests, shared by every command that ranks growth (`top`, `report`).
+struct GrowthTestOptions: ParsableArguments {
+    @Option(name: .customLong("by"), help: ArgumentHelp("Points of the series.", valueName: "build|snapshot"))
+    var axis: PointAxis = .build
 
     @Option(name: .customLong("min-delta"), help: ArgumentHelp("Smallest change that counts, in the metric's units (bytes for inuse_space).", valueName: "amount"))
     var minDelta: Double = 0
@@ -120,35 +150,18 @@ struct TopCommand: ParsableCommand {
             valueName: "q"))
     var fdr: Double = 0.05
 
-    @Flag(name: .long, help: "Also list stacks that failed the tests, with their numbers.")
-    var all = false
-
-    @OptionGroup var store: StoreOptions
-    @OptionGroup var output: OutputOptions
-
     func validate() throws {
-        if limit < 0 { throw ValidationError("--limit must be 0 or more") }
         if !(alpha > 0 && alpha < 1) { throw ValidationError("--alpha must be between 0 and 1") }
         if !(fdr > 0 && fdr <= 1) { throw ValidationError("--fdr must be above 0 and at most 1") }
         if minDelta < 0 { throw ValidationError("--min-delta must be 0 or more") }
     }
 
-    func run() throws {
-        try reportingErrors {
-            let opened = try store.openForReading()
-            var options = GrowthOptions()
-            options.axis = axis
-            options.grouping = series.group
-            options.growing = order == .grow
-            options.limit = limit
-            options.minDelta = minDelta
-            options.alpha = alpha
-            options.fdr = fdr
-            options.includeAll = all
-            let ranking = GrowthRanking(filter: series.filter, options: options)
-            let report = try opened.queue.read { db in try ranking.run(db) }
-            printGrowth(report, metric: series.filter.metric, axis: axis, growing: order == .grow, grouping: series.group, output: output)
-        }
+    /// Sets the series axis and the tests' thresholds.
+    func apply(to options: inout GrowthOptions) {
+        options.axis = axis
+        options.minDelta = minDelta
+        options.alpha = alpha
+        options.fdr = fdr
     }
 }
 

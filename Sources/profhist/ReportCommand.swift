@@ -23,17 +23,10 @@ struct ReportCommand: ParsableCommand {
 
     @OptionGroup var series: SeriesOptions
 
-    @Option(name: .customLong("by"), help: ArgumentHelp("Points of the series.", valueName: "build|snapshot"))
-    var axis: PointAxis = .build
+    @OptionGroup var tests: GrowthTestOptions
 
     @Option(name: .long, help: ArgumentHelp("Rows of the growth table (0: all).", valueName: "n"))
     var limit: Int = 100
-
-    @Option(name: .customLong("min-delta"), help: ArgumentHelp("Smallest change that counts, in the metric's units.", valueName: "amount"))
-    var minDelta: Double = 0
-
-    @Option(name: .long, help: ArgumentHelp("Significance level for a change point.", valueName: "p"))
-    var alpha: Double = 0.01
 
     @Flag(name: .long, help: "Also run check (the newest build against the 10 before it) and show its verdict.")
     var check = false
@@ -45,8 +38,6 @@ struct ReportCommand: ParsableCommand {
 
     func validate() throws {
         if limit < 0 { throw ValidationError("--limit must be 0 or more") }
-        if !(alpha > 0 && alpha < 1) { throw ValidationError("--alpha must be between 0 and 1") }
-        if minDelta < 0 { throw ValidationError("--min-delta must be 0 or more") }
         if output.isEmpty { throw ValidationError("--output must name a file") }
     }
 
@@ -55,11 +46,9 @@ struct ReportCommand: ParsableCommand {
             let opened = try store.openForReading()
             var options = HTMLReportOptions()
             options.filter = series.filter
-            options.growth.axis = axis
+            tests.apply(to: &options.growth)
             options.growth.grouping = series.group
             options.growth.limit = limit
-            options.growth.minDelta = minDelta
-            options.growth.alpha = alpha
             options.title = title
             if check {
                 var checkOptions = CheckOptions()

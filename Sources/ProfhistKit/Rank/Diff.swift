@@ -65,17 +65,7 @@ public struct HeapDiff {
         let keys = GroupKeys(db: db, grouping: grouping)
         let statement = try db.makeStatement(sql: try Store.query(named: "snapshot_values"))
         func values(_ selection: DiffSelection) throws -> (values: [Int64: Double], total: Double, count: Int) {
-            var selected = filter
-            selected.fromBuild = nil
-            selected.toBuild = nil
-            switch selection {
-            case .build(let name): selected.builds = [name]
-            case .snapshot(let id): selected.snapshot = id
-            }
-            let snapshots = try selected.select(db)
-            guard !snapshots.isEmpty else {
-                throw StoreError.noMatch("\(selection.description): no \(filter.kind) snapshot matches (see 'profhist builds' and 'profhist snapshots')")
-            }
+            let snapshots = try filter.select(db, side: selection)
             var sums: [Int64: Double] = [:]
             var total = 0.0
             for snapshot in snapshots {
@@ -106,5 +96,25 @@ public struct HeapDiff {
             rows[i].stack = description.stack
         }
         return Result(rows: rows, baseTotal: before.total, targetTotal: after.total, baseSnapshots: before.count, targetSnapshots: after.count)
+    }
+}
+
+extension SeriesFilter {
+    /// The snapshots one side of a diff selects: a build's (whatever `--builds` says) or one snapshot.
+    /// - Throws: `StoreError.noMatch` naming the selection when nothing matches.
+    func select(_ db: Database, side selection: DiffSelection) throws -> [SeriesSnapshot] {
+        var selected = self
+        selected.fromBuild = nil
+        selected.toBuild = nil
+        switch selection {
+        case .build(let name): selected.builds = [name]
+        case .snapshot(let id): selected.snapshot = id
+        }
+        let snapshots = try selected.select(db)
+        guard !snapshots.isEmpty else {
+            throw StoreError.noMatch(
+                "\(selection.description): no \(kind) snapshot matches (see 'profhist builds' and 'profhist snapshots')")
+        }
+        return snapshots
     }
 }

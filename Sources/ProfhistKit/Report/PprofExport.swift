@@ -34,8 +34,8 @@ public struct PprofExport {
     /// Target minus base, per stack and metric (each side the mean of its snapshots): `go tool pprof -top`
     /// lists the growth first.
     public func diff(_ db: Database, base: DiffSelection, target: DiffSelection) throws -> Data {
-        let before = try selected(db, base)
-        let after = try selected(db, target)
+        let before = try filter.select(db, side: base)
+        let after = try filter.select(db, side: target)
         let baseMeans = try PprofExport.means(db, snapshots: before, metrics: metrics)
         var delta = try PprofExport.means(db, snapshots: after, metrics: metrics)
         for (stack, values) in baseMeans {
@@ -54,22 +54,6 @@ public struct PprofExport {
     }
 
     var metrics: [Metric] { Metric.all(kind: filter.kind) }
-
-    private func selected(_ db: Database, _ selection: DiffSelection) throws -> [SeriesSnapshot] {
-        var selected = filter
-        selected.fromBuild = nil
-        selected.toBuild = nil
-        switch selection {
-        case .build(let name): selected.builds = [name]
-        case .snapshot(let id): selected.snapshot = id
-        }
-        let snapshots = try selected.select(db)
-        guard !snapshots.isEmpty else {
-            throw StoreError.noMatch(
-                "\(selection.description): no \(filter.kind) snapshot matches (see 'profhist builds' and 'profhist snapshots')")
-        }
-        return snapshots
-    }
 
     /// Per stack, the mean of each metric over `snapshots`, rounded to an integer as pprof stores values.
     static func means(_ db: Database, snapshots: [SeriesSnapshot], metrics: [Metric]) throws -> [Int64: [Int64]] {
