@@ -29,8 +29,7 @@ struct SeriesOptions: ParsableArguments {
     @Option(name: .customLong("label"), help: ArgumentHelp("Only snapshots with this label (repeatable; all must match).", valueName: "key=value"))
     var labels: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Snapshot kind.", valueName: "heap|tasks"))
-    var kind: String = "heap"
+    @OptionGroup var kind: KindOption
 
     @Option(
         name: .long,
@@ -46,17 +45,14 @@ struct SeriesOptions: ParsableArguments {
         if let since, Timestamp.parse(since) == nil { throw ValidationError("--since '\(since)' is not an RFC 3339 time") }
         if let until, Timestamp.parse(until) == nil { throw ValidationError("--until '\(until)' is not an RFC 3339 time") }
         if let builds, !builds.contains("..") { throw ValidationError("--builds must be FROM..TO, FROM.. or ..TO") }
-        for label in labels where !label.contains("=") { throw ValidationError("--label '\(label)' must be key=value") }
-        if kind != "heap" && kind != "tasks" { throw ValidationError("--kind must be heap or tasks") }
-        if let metric, metric.kind != kind {
-            throw ValidationError("--metric \(metric.rawValue) is a \(metric.kind) metric; add --kind \(metric.kind)")
-        }
+        try validateKeyValues(labels, option: "--label")
+        try kind.validate(metric: metric)
     }
 
     var filter: SeriesFilter {
         var filter = SeriesFilter()
-        filter.kind = kind
-        filter.metric = metric ?? Metric.standard(kind: kind)
+        filter.kind = kind.value
+        filter.metric = metric ?? Metric.standard(kind: kind.value)
         if let builds, let range = builds.range(of: "..") {
             let from = String(builds[..<range.lowerBound])
             let to = String(builds[range.upperBound...])
@@ -127,7 +123,12 @@ struct TopCommand: ParsableCommand {
             options.includeAll = all
             let ranking = GrowthRanking(filter: series.filter, options: options)
             let report = try opened.queue.read { db in try ranking.run(db) }
-            printGrowth(report, metric: series.filter.metric, axis: tests.axis, growing: order == .grow, grouping: series.group, output: output)
+            var table = GrowthTable(
+                metric: series.filter.metric, axis: tests.axis, growing: order == .grow, grouping: series.group,
+                format: output.format)
+            table.headers = output.headers
+            table.lineWidth = TerminalWidth.current()
+            table.write(report)
         }
     }
 }
@@ -162,75 +163,6 @@ struct GrowthTestOptions: ParsableArguments {
         options.minDelta = minDelta
         options.alpha = alpha
         options.fdr = fdr
-    }
-}
-
-func printGrowth(_ report: GrowthReport, metric: Metric, axis: PointAxis, growing: Bool, grouping: Grouping = .stack, output: OutputOptions) {
-    let unit: Column.Display = metric.isBytes ? .bytes : .number
-    if output.format == .table {
-        printGrowthHeading(report, metric: metric, axis: axis)
-        // The same names and numbers as the machine columns: delta = last - first, change = the last level
-        // minus the level before the change (0 when there is none). `last` and the rest are in --format csv.
-        let writer = RowWriter(
-            format: .table,
-            columns: [
-                Column("rank", .number), Column("stack_id", .number), Column.filling(grouping == .function ? "function" : "leaf"),
-                Column("trend"), Column("delta", unit), Column("change", unit), Column("p_value"),
-                Column.filling("regressed_at"),
-            ], headers: output.headers)
-        writer.lineWidth = TerminalWidth.current()
-        for row in report.rows {
-            writer.write([
-                .integer(Int64(row.rank)), .integer(row.key), .text(row.leaf), .text(Sparkline.render(row.series)),
-                .real(row.delta), .real(row.change), .text(formatP(row.pValue)),
-                .text(row.regressedAt ?? ""),
-            ])
-        }
-        writer.finish()
-        if report.rows.isEmpty && !report.points.isEmpty {
-            let direction = growing ? "grew" : "shrank"
-            if report.points.count < report.pointsNeeded {
-                printError(
-                    "no stack \(direction) significantly, but \(report.points.count) points are too few to judge a steady "
-                        + "\(growing ? "rise" : "fall"): that needs \(report.pointsNeeded) (at --alpha 0.01; fewer with a larger "
-                        + "--alpha), or a level shift large against the noise; --all lists every stack with its numbers")
-            } else {
-                printError("no stack \(direction) significantly; --all lists every stack with its numbers")
-            }
-        }
-        return
-    }
-    let writer = RowWriter(
-        format: output.format,
-        columns: [
-            Column("rank"), Column("stack_id"), Column("leaf"), Column("stack"), Column("first"), Column("last"), Column("delta"),
-            Column("slope"), Column("p_value"), Column("regressed_at"), Column("q_value"), Column("before"), Column("after"),
-            Column("change"), Column("share"), Column("significant"), Column("points"),
-        ], headers: output.headers)
-    for row in report.rows {
-        writer.write([
-            .integer(Int64(row.rank)), .integer(row.key), .text(row.leaf), .text(row.stack), .real(row.first), .real(row.last),
-            .real(row.delta), .real(row.slope), .real(row.pValue), row.regressedAt.map(Cell.text) ?? .text(""),
-            .real(row.qValue), .real(row.before), .real(row.after), .real(row.change), .real(row.share),
-            .integer(row.significant ? 1 : 0), .integer(Int64(report.points.count)),
-        ])
-    }
-    writer.finish()
-}
-
-/// The line above `top`'s table: what the series is, and a note when it is too short for any test.
-private func printGrowthHeading(_ report: GrowthReport, metric: Metric, axis: PointAxis) {
-    let runs = Set(report.replicates)
-    let replicateText = axis == .build
-        ? (runs.count == 1 ? ", \(runs.first ?? 0) run(s) each" : ", \(runs.min() ?? 0)-\(runs.max() ?? 0) runs each") : ""
-    if let first = report.points.first, let last = report.points.last {
-        printError("\(report.points.count) \(axis == .build ? "builds" : "snapshots") (\(first) … \(last))\(replicateText); \(report.keysTested) stacks tested; \(metric.rawValue)")
-    } else {
-        // A store being created: an answer, not a failure (filters naming nothing that exists are errors).
-        printError("no \(metric.kind) snapshots to rank (none stored yet, or none match the filters)")
-    }
-    if !report.points.isEmpty && report.points.count < 3 {
-        printError("note: fewer than 3 points cannot show a significant change; use 'profhist diff' to compare two builds")
     }
 }
 
@@ -295,45 +227,18 @@ struct DiffCommand: ParsableCommand {
                 try writePprof(opened, to: output)
                 return
             }
-            var diff = HeapDiff(base: DiffSelection(base)!, target: DiffSelection(target)!, filter: series.filter)
+            // validate() has checked both selections.
+            guard let baseSide = DiffSelection(base), let targetSide = DiffSelection(target) else { return }
+            var diff = HeapDiff(base: baseSide, target: targetSide, filter: series.filter)
             diff.grouping = series.group
             diff.growing = order == .grow
             diff.limit = format == .folded ? 0 : limit
             let result = try opened.queue.read { db in try diff.run(db) }
-            if format == .folded {
-                var out = ""
-                for row in result.rows.sorted(by: { $0.key < $1.key }) where row.base.rounded() != 0 || row.target.rounded() != 0 {
-                    out += "\(row.stack) \(Int64(row.base.rounded())) \(Int64(row.target.rounded()))\n"
-                }
-                StandardStreams.write(out)
-                return
-            }
-            let output = (format: format.rowFormat ?? .table, headers: !noHeaders)
-            let unit: Column.Display = series.filter.metric.isBytes ? .bytes : .number
-            if output.format == .table {
-                let total = series.filter.metric.isBytes ? ByteCount.human(result.targetTotal - result.baseTotal) : RowWriter.number(result.targetTotal - result.baseTotal)
-                printError("\(base) (\(result.baseSnapshots) snapshots) → \(target) (\(result.targetSnapshots) snapshots): total delta \(total)")
-                let writer = RowWriter(
-                    format: .table,
-                    columns: [
-                        Column("stack_id", .number), Column.filling(series.group == .function ? "function" : "leaf"),
-                        Column("base", unit), Column("target", unit), Column("delta", unit), Column("delta_pct", .number),
-                    ], headers: output.headers)
-                writer.lineWidth = TerminalWidth.current()
-                for row in result.rows {
-                    writer.write([.integer(row.key), .text(row.leaf), .real(row.base), .real(row.target), .real(row.delta), .text(String(format: "%+.1f%%", row.percentOfBase))])
-                }
-                writer.finish()
-                return
-            }
-            let writer = RowWriter(
-                format: output.format,
-                columns: [Column("stack_id"), Column("leaf"), Column("stack"), Column("base"), Column("target"), Column("delta"), Column("delta_pct")],
-                headers: output.headers)
-            for row in result.rows {
-                writer.write([.integer(row.key), .text(row.leaf), .text(row.stack), .real(row.base), .real(row.target), .real(row.delta), .real(row.percentOfBase)])
-            }
-            writer.finish()
+            var table = DiffTable(
+                metric: series.filter.metric, grouping: series.group, baseName: base, targetName: target, format: format)
+            table.headers = !noHeaders
+            table.lineWidth = TerminalWidth.current()
+            table.write(result)
         }
     }
 

@@ -143,6 +143,47 @@ public enum CheckSummary {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;")
     }
+
+    // MARK: - JSON
+
+    /// One JSON object for machines: the verdict, the reason when undecided, the judged build, the builds it was
+    /// compared with, and the failing, accepted and earlier stacks.
+    public static func json(_ report: CheckReport) -> String {
+        let verdict: String
+        var reason = "null"
+        switch report.verdict {
+        case .pass: verdict = "pass"
+        case .fail: verdict = "fail"
+        case .undecided(let why):
+            verdict = "undecided"
+            reason = jsonString(why)
+        }
+        let earlier = report.earlier.map { row in
+            "{\"stack_id\":\(row.key),\"leaf\":\(jsonString(row.leaf)),"
+                + "\"regressed_at\":\(jsonString(row.regressedAt ?? ""))}"
+        }
+        return "{\"verdict\":\"\(verdict)\",\"reason\":\(reason),\"build\":\(jsonString(report.target)),"
+            + "\"history\":[\(report.history.map(jsonString).joined(separator: ","))],"
+            + "\"failures\":[\(report.failures.map(jsonFinding).joined(separator: ","))],"
+            + "\"accepted\":[\(report.accepted.map(jsonFinding).joined(separator: ","))],"
+            + "\"earlier\":[\(earlier.joined(separator: ","))]}"
+    }
+
+    private static func jsonFinding(_ finding: CheckFinding) -> String {
+        "{\"stack_id\":\(finding.row.key),\"leaf\":\(jsonString(finding.row.leaf)),"
+            + "\"stack\":\(jsonString(finding.row.stack)),"
+            + "\"previous\":\(RowWriter.number(finding.previous)),\"current\":\(RowWriter.number(finding.current)),"
+            + "\"growth\":\(RowWriter.number(finding.growth)),\"p_value\":\(finding.pValue),"
+            + "\"accepted\":\(finding.acceptance.map { jsonString($0.reason) } ?? "null")}"
+    }
+
+    /// A JSON string escaped by Foundation's `JSONSerialization`, as check's JSON has always been (its escapes
+    /// differ from `RowWriter`'s in places, so this keeps the output the same bytes).
+    static func jsonString(_ text: String) -> String {
+        let data = try? JSONSerialization.data(withJSONObject: [text], options: [.fragmentsAllowed])
+        let array = data.map { String(decoding: $0, as: UTF8.self) } ?? "[\"\"]"
+        return String(array.dropFirst().dropLast())
+    }
 }
 
 /// A p-value for people: three decimals, or one significant digit when tiny.

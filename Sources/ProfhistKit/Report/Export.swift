@@ -24,7 +24,8 @@ public struct Export {
 
     public init(filter: SeriesFilter) { self.filter = filter }
 
-    /// The long format's columns. The first ten are PRODUCT.md's contract; the rest were added after.
+    /// The long format's columns. The first ten are the contract the README's "export" section
+    /// gives; the rest were added after.
     public static let columns = [
         Column("snapshot_id", .number), Column("kind"), Column("build", maxWidth: 14), Column("run", maxWidth: 12),
         Column("taken_at", .time), Column("stack_id", .number), Column("leaf", maxWidth: 28), Column("stack", maxWidth: 40),
@@ -62,7 +63,7 @@ public struct Export {
                         names[key] = name
                     }
                     writer.write([
-                        .integer(snapshot.id), .text(snapshot.kind), .text(snapshot.build), .text(snapshot.run), .text(time),
+                        .integer(snapshot.id), .text(snapshot.kind.rawValue), .text(snapshot.build), .text(snapshot.run), .text(time),
                         .integer(key), .text(name.leaf), .text(name.stack), .text(metric.rawValue), .integer(value),
                         .integer(seconds), .text(snapshot.labels),
                     ])
@@ -85,18 +86,27 @@ public struct Export {
             while let row = try rows.next() { sums[row[0], default: 0] += Double(row[1] as Int64) }
         }
         let catalog = StackCatalog(db: db)
-        var buffer = ""
+        var writer = FoldedWriter(sink: sink)
         for (stack, sum) in sums.sorted(by: { $0.key < $1.key }) {
             let value = (sum / Double(max(snapshots.count, 1))).rounded()
             guard value > 0 else { continue }
-            buffer += try catalog.folded(stack) + " " + String(Int64(value)) + "\n"
-            if buffer.utf8.count > 1 << 16 {
-                sink(buffer)
-                buffer = ""
-            }
+            writer.write(stack: try catalog.folded(stack), values: [Int64(value)])
         }
-        if !buffer.isEmpty { sink(buffer) }
+        writer.finish()
         return snapshots.count
+    }
+
+    /// Writes a diff as folded stacks with two values, `stack BASE TARGET` (the input of flamegraph.pl's
+    /// difffolded.pl and inferno-diff-folded), in stack id order; stacks that round to 0 on both sides are left out.
+    public static func folded(_ diff: HeapDiff.Result, sink: @escaping (String) -> Void) {
+        var writer = FoldedWriter(sink: sink)
+        for row in diff.rows.sorted(by: { $0.key < $1.key }) {
+            let base = row.base.rounded()
+            let target = row.target.rounded()
+            guard base != 0 || target != 0 else { continue }
+            writer.write(stack: row.stack, values: [Int64(base), Int64(target)])
+        }
+        writer.finish()
     }
 
     /// Writes one row per point (build or snapshot) and one column per stack among the `top` ranked by growth:
@@ -121,5 +131,28 @@ public struct Export {
             writer.write([.text(point)] + report.rows.map { .real(($0.series[safe: index] ?? 0).rounded()) })
         }
         writer.finish()
+    }
+}
+
+/// Folded-stack lines (`frame;frame;frame VALUE...`), written through a buffer as `RowWriter` writes rows.
+struct FoldedWriter {
+    private let sink: (String) -> Void
+    private var buffer = ""
+
+    init(sink: @escaping (String) -> Void) { self.sink = sink }
+
+    mutating func write(stack: String, values: [Int64]) {
+        buffer += stack
+        for value in values { buffer += " " + String(value) }
+        buffer += "\n"
+        if buffer.utf8.count > RowWriter.bufferLimit {
+            sink(buffer)
+            buffer = ""
+        }
+    }
+
+    mutating func finish() {
+        if !buffer.isEmpty { sink(buffer) }
+        buffer = ""
     }
 }

@@ -50,6 +50,10 @@ public struct Column: Sendable {
 /// CSV follows RFC 4180 (CRLF line ends are optional there; we write LF like sqlite3 and most tools, and quote
 /// fields containing a comma, quote, CR or LF). Numbers are plain: no units, no separators.
 public final class RowWriter {
+    /// Bytes of output collected before they are written: large enough that writes are few, small enough that a
+    /// long export streams (shared by every writer of rows and folded stacks).
+    static let bufferLimit = 1 << 16
+
     public let format: OutputFormat
     public let columns: [Column]
     public var headers = true
@@ -110,7 +114,7 @@ public final class RowWriter {
 
     private func emit(_ text: String) {
         buffer += text
-        if buffer.utf8.count > 1 << 16 { flush() }
+        if buffer.utf8.count > RowWriter.bufferLimit { flush() }
     }
 
     private func flush() {
