@@ -81,7 +81,7 @@ public struct GrowthReport: Sendable {
     public var pointsNeeded = 3
 }
 
-/// Ranks stacks by growth over a series of builds or snapshots (see `reference/regression-stats.md`).
+/// Ranks stacks by growth over a series of builds or snapshots (the README's "top" section says how).
 ///
 /// Two passes over the stored (sparse) samples, one snapshot at a time in point order: the first computes
 /// each key's point means on the fly into sums (slope, range, first, last) with memory per key, not per
@@ -185,21 +185,53 @@ public struct GrowthRanking {
 
     public func run(_ db: Database) throws -> GrowthReport {
         let points = try filter.points(db, axis: options.axis)
-        let n = points.count
-        // The total the magnitude floor is a share of: objects for an object count, else the snapshot total
-        // (in-use bytes for heap, live tasks for tasks).
-        let byObjects = filter.metric == .inuseObjects || filter.metric == .allocObjects
-        let meanTotal = points.isEmpty ? 0 : points.map { p in
-            p.snapshots.map { byObjects ? $0.totalObjects : $0.total }.reduce(0, +) / Double(p.snapshots.count)
-        }.reduce(0, +) / Double(n)
-        guard n > 0 else {
+        guard !points.isEmpty else {
             return GrowthReport(rows: [], points: [], replicates: [], keysTested: 0, meanTotal: 0)
         }
+        let meanTotal = GrowthRanking.meanTotal(points, metric: filter.metric)
         let keys = GroupKeys(db: db, grouping: options.grouping)
         let reader = try SnapshotValueReader(db, metric: filter.metric)
+        let summed = try sums(points, keys: keys, reader: reader)
+        // Counts (objects, tasks) move by whole units: less than one is noise.
+        let floor = max(options.minDelta, options.minShareOfTotal * meanTotal, filter.metric.isBytes ? 0 : 1)
+        let candidates = candidates(summed, points: points.count, floor: floor)
+        let values = try replicateValues(candidates, points: points, summed: summed, keys: keys, reader: reader)
+        let judge = GrowthJudge(
+            options: options, points: points, floor: floor,
+            detector: detector(points: points, floor: floor, candidates: values))
+        var rows: [GrowthRow] = []
+        rows.reserveCapacity(summed.sums.count)
+        for (key, entry) in summed.sums {
+            let candidate = summed.dense.existingIndex(of: key).flatMap { candidates.index(of: $0) }
+            rows.append(judge.row(key: key, sums: entry, values: candidate.map { values[$0] }))
+        }
+        GrowthRanking.applyFalseDiscoveryRate(&rows, options: options, meanTotal: meanTotal)
+        order(&rows)
+        try present(&rows, points: points, keys: keys, reader: reader, rowsPerSnapshot: summed.rowsPerSnapshot)
+        return GrowthReport(
+            rows: rows, points: points.map(\.label), replicates: points.map(\.replicateCount),
+            keysTested: summed.sums.count, meanTotal: meanTotal,
+            pointsNeeded: SteadyRise.pointsNeeded(alpha: options.alpha))
+    }
 
-        // Pass 1: per key, sums over point means. Keys get dense indices, so the work per sample row is one
-        // integer-map probe and array arithmetic.
+    // MARK: - Gathering
+
+    /// The mean over the points of each point's mean total: the total the magnitude floor is a share of.
+    static func meanTotal(_ points: [SeriesPoint], metric: Metric) -> Double {
+        points.map { $0.meanTotal(for: metric) }.reduce(0, +) / Double(points.count)
+    }
+
+    /// Pass 1's result: every key's sums over point means, and the keys' dense indices.
+    struct SummedKeys {
+        var sums: [Int64: Sums]
+        var dense: DenseKeys
+        /// Sample rows per snapshot, on average (for the choice between seeks and scans).
+        var rowsPerSnapshot: Int
+    }
+
+    /// Pass 1: per key, sums over point means. Keys get dense indices, so the work per sample row is one
+    /// integer-map probe and array arithmetic.
+    private func sums(_ points: [SeriesPoint], keys: GroupKeys, reader: SnapshotValueReader) throws -> SummedKeys {
         var accumulator = PointAccumulator()
         var sampleRows = SnapshotRows()
         for (x, point) in points.enumerated() {
@@ -216,60 +248,86 @@ public struct GrowthRanking {
                     }
                 }
             }
-            accumulator.finishPoint(snapshots: point.snapshots.count, points: n)
+            accumulator.finishPoint(snapshots: point.snapshots.count, points: points.count)
         }
-        var dense = accumulator.dense
-        let rowsRead = accumulator.rowsRead
-        let entries = accumulator.entries.map(\.sums)
-        let sums = Dictionary(uniqueKeysWithValues: zip(dense.keys, entries))
+        let dense = accumulator.dense
+        let snapshots = points.reduce(0) { $0 + $1.snapshots.count }
+        return SummedKeys(
+            sums: Dictionary(uniqueKeysWithValues: zip(dense.keys, accumulator.entries.map(\.sums))), dense: dense,
+            rowsPerSnapshot: accumulator.rowsRead / max(snapshots, 1))
+    }
 
-        // Magnitude floor, and candidates whose range across points reaches it.
-        // Counts (objects, tasks) move by whole units: less than one is noise.
-        let floor = max(options.minDelta, options.minShareOfTotal * meanTotal, filter.metric.isBytes ? 0 : 1)
-        var candidates: [(key: Int64, range: Double)] = []
-        for (key, entry) in sums {
+    /// The keys that get the full analysis, largest range first.
+    struct Candidates {
+        var keys: [Int64]
+        /// Candidate number of each dense key index, -1 for none.
+        var byDenseIndex: [Int32]
+
+        func index(of denseIndex: Int32) -> Int? {
+            let c = byDenseIndex[Int(denseIndex)]
+            return c >= 0 ? Int(c) : nil
+        }
+    }
+
+    /// The keys whose range across points reaches the magnitude floor (at most `maximumCandidates`, largest
+    /// ranges first). A key absent from some point has 0 there.
+    private func candidates(_ summed: SummedKeys, points n: Int, floor: Double) -> Candidates {
+        var ranged: [(key: Int64, range: Double)] = []
+        for (key, entry) in summed.sums {
             let low = entry.present < n ? min(entry.minimum, 0) : entry.minimum
             let high = entry.present < n ? max(entry.maximum, 0) : entry.maximum
-            if high - low >= floor && n >= 2 { candidates.append((key, high - low)) }
+            if high - low >= floor && n >= 2 { ranged.append((key, high - low)) }
         }
-        candidates.sort { $0.range > $1.range }
-        if candidates.count > options.maximumCandidates { candidates.removeLast(candidates.count - options.maximumCandidates) }
-        // Candidate of each dense key, -1 for none.
-        var candidateOf = [Int32](repeating: -1, count: dense.keys.count)
-        for (c, candidate) in candidates.enumerated() { candidateOf[Int(dense.index(of: candidate.key))] = Int32(c) }
+        ranged.sort { $0.range > $1.range }
+        if ranged.count > options.maximumCandidates { ranged.removeLast(ranged.count - options.maximumCandidates) }
+        var byDenseIndex = [Int32](repeating: -1, count: summed.dense.keys.count)
+        for (c, candidate) in ranged.enumerated() {
+            if let d = summed.dense.existingIndex(of: candidate.key) { byDenseIndex[Int(d)] = Int32(c) }
+        }
+        return Candidates(keys: ranged.map(\.key), byDenseIndex: byDenseIndex)
+    }
 
-        // Pass 2: replicate values (run means) of the candidates: a scan of every snapshot, or, for a few stacks
-        // of many, a seek per stack (the same rows, added in the same order).
+    /// Pass 2: the candidates' values per point and replicate (run): a scan of every snapshot, or, for a few
+    /// stacks of many, a seek per stack (the same rows, added in the same order).
+    private func replicateValues(
+        _ candidates: Candidates, points: [SeriesPoint], summed: SummedKeys, keys: GroupKeys, reader: SnapshotValueReader
+    ) throws -> [CandidateValues] {
+        guard !candidates.keys.isEmpty else { return [] }
         var replicateSums = [[[Double]]](
-            repeating: points.map { [Double](repeating: 0, count: max($0.replicateCount, 1)) }, count: candidates.count)
-        if !candidates.isEmpty {
-            let rowsPerSnapshot = rowsRead / max(points.reduce(0) { $0 + $1.snapshots.count }, 1)
-            let seek = seeks(keys: candidates.count, rowsPerSnapshot: rowsPerSnapshot)
-            let wanted = seek ? SnapshotValueReader.json(candidates.map(\.key).sorted()) : ""
-            for (x, point) in points.enumerated() {
-                for snapshot in point.snapshots {
-                    let replicate = point.replicateOf[snapshot.id] ?? 0
-                    if seek {
-                        try reader.read(snapshot: snapshot.id, stacks: wanted, into: &sampleRows)
+            repeating: points.map { [Double](repeating: 0, count: max($0.replicateCount, 1)) },
+            count: candidates.keys.count)
+        let seek = seeks(keys: candidates.keys.count, rowsPerSnapshot: summed.rowsPerSnapshot)
+        let wanted = seek ? SnapshotValueReader.json(candidates.keys.sorted()) : ""
+        var sampleRows = SnapshotRows()
+        func add(_ key: Int64, _ value: Int64, x: Int, replicate: Int) {
+            guard let d = summed.dense.existingIndex(of: key), let c = candidates.index(of: d) else { return }
+            replicateSums[c][x][replicate] += Double(value)
+        }
+        for (x, point) in points.enumerated() {
+            for snapshot in point.snapshots {
+                let replicate = point.replicateOf[snapshot.id] ?? 0
+                if seek {
+                    try reader.read(snapshot: snapshot.id, stacks: wanted, into: &sampleRows)
+                } else {
+                    try reader.read(snapshot: snapshot.id, into: &sampleRows)
+                }
+                for i in 0..<sampleRows.count {
+                    if options.grouping == .stack {
+                        add(sampleRows.stacks[i], sampleRows.values[i], x: x, replicate: replicate)
                     } else {
-                        try reader.read(snapshot: snapshot.id, into: &sampleRows)
-                    }
-                    for i in 0..<sampleRows.count {
-                        if options.grouping == .stack {
-                            let c = dense.existingIndex(of: sampleRows.stacks[i]).map { candidateOf[Int($0)] } ?? -1
-                            if c >= 0 { replicateSums[Int(c)][x][replicate] += Double(sampleRows.values[i]) }
-                        } else {
-                            for key in try keys.keys(of: sampleRows.stacks[i]) {
-                                let c = dense.existingIndex(of: key).map { candidateOf[Int($0)] } ?? -1
-                                if c >= 0 { replicateSums[Int(c)][x][replicate] += Double(sampleRows.values[i]) }
-                            }
+                        for key in try keys.keys(of: sampleRows.stacks[i]) {
+                            add(key, sampleRows.values[i], x: x, replicate: replicate)
                         }
                     }
                 }
             }
         }
+        return replicateSums.map { CandidateValues(sums: $0, points: points) }
+    }
 
-        // Tests.
+    /// A change-point detector tuned to this selection: the magnitude floor, and for sampled byte metrics
+    /// jemalloc's sampling interval and the median dispersion of the candidates (a shared noise level).
+    private func detector(points: [SeriesPoint], floor: Double, candidates: [CandidateValues]) -> ChangePointDetector {
         var detector = ChangePointDetector()
         detector.alpha = options.alpha
         detector.minimumShift = floor
@@ -278,122 +336,30 @@ public struct GrowthRanking {
             detector.samplingInterval = Double(points.flatMap(\.snapshots).map(\.samplePeriod).max() ?? 0)
         }
         if detector.samplingInterval > 0 {
-            let dispersions = candidates.indices.compactMap { c -> Double? in
-                let replicates = replicateSums[c].enumerated().map { x, values in
-                    values.enumerated().map { r, sum in sum / Double(max(points[x].snapshotsPerReplicate[safe: r] ?? 1, 1)) }
-                }
-                return ChangePointDetector.dispersion(replicates, samplingInterval: detector.samplingInterval)
+            let dispersions = candidates.compactMap { candidate in
+                ChangePointDetector.dispersion(candidate.replicates, samplingInterval: detector.samplingInterval)
             }.sorted()
             if !dispersions.isEmpty { detector.sharedDispersion = dispersions[dispersions.count / 2] }
         }
-        var rows: [GrowthRow] = []
-        rows.reserveCapacity(sums.count)
-        var pValues: [Double] = []
-        for (key, entry) in sums {
-            let slope = Statistics.sparseSlope(sumY: entry.sumY, sumXY: entry.sumXY, points: n)
-            var row = GrowthRow(
-                key: key, first: entry.first, last: entry.last, slope: slope, pValue: 1, before: entry.first,
-                after: entry.last, change: 0, series: [])
-            if let d = dense.existingIndex(of: key), candidateOf[Int(d)] >= 0 {
-                let c = Int(candidateOf[Int(d)])
-                let replicates = replicateSums[c].enumerated().map { x, values in
-                    values.enumerated().map { r, sum in sum / Double(max(points[x].snapshotsPerReplicate[safe: r] ?? 1, 1)) }
-                }
-                let means = replicateSums[c].enumerated().map { x, values in values.reduce(0, +) / Double(points[x].snapshots.count) }
-                row.series = means
-                let changes = detector.changes(replicates)
-                let history = LevelHistory(points: replicates, changes: changes)
-                row.latestMove = changes.last { ($0.shift.meanAfter > $0.shift.meanBefore) == options.growing }
-                row.endShift = detector.shiftAtEnd(replicates, changes: changes)
-                // One trend test per stack, shared by the level-shift and the trend reading below.
-                let trend = trendMove(means: means, floor: floor)
-                var stepRow: GrowthRow? = nil
-                if let move = history.persistentMove(growing: options.growing, margin: floor),
-                    let levelBefore = history.levels.last(where: { $0.end <= move.change.index })?.mean
-                {
-                    var step = row
-                    var pShift = move.change.pAdjusted
-                    if move.change.index == points.count - 1, let end = row.endShift {
-                        // A stack new at the last point: `check`'s test at that split (jemalloc's sample counts,
-                        // where two runs of Welch's t have one degree of freedom), corrected for the splits searched.
-                        pShift = min(pShift, min(1, end.pAdjusted * Double(points.count - 1)))
-                    }
-                    step.pValue = min(1, 2 * pShift)  // two tests per stack: level shift and trend
-                    var onset = move.change.index
-                    var baseline = levelBefore
-                    // A staircase of rises is a trend: date it where a line leaves the flat baseline, which the
-                    // greedy splits may place late.
-                    let rises = history.changes.filter { ($0.shift.meanAfter > $0.shift.meanBefore) == options.growing }
-                    let falls = history.changes.filter { ($0.shift.meanAfter > $0.shift.meanBefore) != options.growing }
-                    if rises.count >= 2, let trend, trend.p < options.alpha,
-                        trend.onset < onset, !falls.contains(where: { $0.index >= trend.onset && $0.index <= onset })
-                    {
-                        onset = trend.onset
-                        baseline = trend.baseline
-                    }
-                    step.regressedAt = points[onset].label
-                    step.before = baseline
-                    step.after = history.levels.last?.mean ?? entry.last
-                    step.change = step.after - baseline
-                    let relative = abs(step.change) >= options.minRelative * abs(baseline)
-                    step.significant = relative && abs(step.change) >= floor && (step.change > 0) == options.growing
-                        && step.pValue < options.alpha
-                    stepRow = step
-                }
-                var trendRow: GrowthRow? = nil
-                if let trend, trend.p < options.alpha {
-                    // A monotonic trend (a leak that grows a little with every build, or every snapshot of a
-                    // soak): dated where the line leaves the flat baseline.
-                    var ramp = row
-                    ramp.pValue = min(1, 2 * trend.p)
-                    ramp.regressedAt = points[trend.onset].label
-                    ramp.before = trend.baseline
-                    ramp.after = entry.last
-                    ramp.change = entry.last - trend.baseline
-                    let relative = abs(ramp.change) >= options.minRelative * abs(trend.baseline)
-                    ramp.significant = relative && abs(ramp.change) >= floor && (ramp.change > 0) == options.growing
-                        && ramp.pValue < options.alpha
-                    trendRow = ramp
-                }
-                let riseRow = steadyRiseRow(
-                    row, means: means, replicates: replicates, points: points, last: entry.last, floor: floor,
-                    detector: detector)
-                // A significant level shift first (it dates steps best), else a significant trend, else a steady
-                // rise against sampling noise, else the smallest p-value tried, for --all. A steady rise that
-                // also holds lends its p-value to the shift or trend that dates it.
-                if let step = stepRow, step.significant {
-                    row = step
-                    if let rise = riseRow, rise.significant { row.pValue = min(row.pValue, rise.pValue) }
-                } else if let ramp = trendRow, ramp.significant {
-                    row = ramp
-                    if let rise = riseRow, rise.significant { row.pValue = min(row.pValue, rise.pValue) }
-                } else if let rise = riseRow, rise.significant {
-                    row = rise
-                } else if let end = endShiftRow(row, points: points, floor: floor), end.significant {
-                    row = end
-                } else if let step = stepRow {
-                    row = step
-                } else if let ramp = trendRow {
-                    row = ramp
-                } else if let best = detector.bestSplit(replicates) {
-                    row.pValue = min(1, 2 * best.pAdjusted)
-                }
-            }
-            if row.significant && !GrowthRanking.keepsRise(series: row.series, baseline: row.before, growing: options.growing) {
-                row.significant = false
-            }
-            pValues.append(row.pValue)
-            rows.append(row)
-        }
-        let qValues = Statistics.benjaminiHochberg(pValues)
+        return detector
+    }
+
+    // MARK: - Selection and presentation
+
+    /// Benjamini–Hochberg over every key tested; a row stays significant when both its p and its q pass, and
+    /// gets its share of the mean total.
+    static func applyFalseDiscoveryRate(_ rows: inout [GrowthRow], options: GrowthOptions, meanTotal: Double) {
+        let qValues = Statistics.benjaminiHochberg(rows.map(\.pValue))
         for i in rows.indices {
             rows[i].qValue = qValues[i]
             rows[i].significant = rows[i].significant && rows[i].pValue < options.alpha && rows[i].qValue < options.fdr
             if !rows[i].significant { rows[i].regressedAt = nil }
             rows[i].share = meanTotal > 0 ? abs(rows[i].significant ? rows[i].change : rows[i].delta) / meanTotal : 0
         }
+    }
 
-        // Order: significant moves by size, then (with --all) the rest by delta.
+    /// Significant moves by size, then (with --all) the rest by delta; cut to the limit.
+    private func order(_ rows: inout [GrowthRow]) {
         let sign: Double = options.growing ? 1 : -1
         rows.sort { a, b in
             if a.significant != b.significant { return a.significant }
@@ -404,62 +370,23 @@ public struct GrowthRanking {
         }
         if !options.includeAll { rows.removeAll { !$0.significant } }
         if options.limit > 0 && rows.count > options.limit { rows.removeLast(rows.count - options.limit) }
-        // Point means for the rows that skipped the full analysis, in one more pass.
+    }
+
+    /// Ranks, names and point means of the rows kept (one more pass for rows that skipped the full analysis).
+    private func present(
+        _ rows: inout [GrowthRow], points: [SeriesPoint], keys: GroupKeys, reader: SnapshotValueReader,
+        rowsPerSnapshot: Int
+    ) throws {
         let missing = Set(rows.filter { $0.series.isEmpty }.map(\.key))
         let series = missing.isEmpty ? [:] : try seriesOf(
-            missing, points: points, keys: keys, reader: reader,
-            rowsPerSnapshot: rowsRead / max(points.reduce(0) { $0 + $1.snapshots.count }, 1))
+            missing, points: points, keys: keys, reader: reader, rowsPerSnapshot: rowsPerSnapshot)
         for i in rows.indices {
             rows[i].rank = i + 1
             let description = try keys.describe(rows[i].key)
             rows[i].leaf = description.leaf
             rows[i].stack = description.stack
-            if rows[i].series.isEmpty { rows[i].series = series[rows[i].key] ?? Array(repeating: 0, count: n) }
+            if rows[i].series.isEmpty { rows[i].series = series[rows[i].key] ?? Array(repeating: 0, count: points.count) }
         }
-        return GrowthReport(
-            rows: rows, points: points.map(\.label), replicates: points.map(\.replicateCount), keysTested: sums.count,
-            meanTotal: meanTotal, pointsNeeded: SteadyRise.pointsNeeded(alpha: options.alpha))
-    }
-
-    /// The reading of a stack as a steady rise against jemalloc's sampling noise (`SteadyRise`), for byte
-    /// metrics of sampled dumps; nil when the series does not rise at every one of its last points.
-    private func steadyRiseRow(
-        _ row: GrowthRow, means: [Double], replicates: [[Double]], points: [SeriesPoint], last: Double, floor: Double,
-        detector: ChangePointDetector
-    ) -> GrowthRow? {
-        let own = ChangePointDetector.dispersion(replicates, samplingInterval: detector.samplingInterval) ?? 1
-        guard
-            let rise = SteadyRise.test(
-                means: means, snapshots: points.map(\.snapshots.count), samplingInterval: detector.samplingInterval,
-                dispersion: max(own, detector.sharedDispersion ?? 1), growing: options.growing, alpha: options.alpha)
-        else { return nil }
-        var result = row
-        result.pValue = min(1, 3 * rise.p)  // three readings per stack: level shift, trend, steady rise
-        result.regressedAt = points[rise.start + 1].label
-        result.before = rise.baseline
-        result.after = last
-        result.change = last - rise.baseline
-        let relative = abs(result.change) >= options.minRelative * abs(rise.baseline)
-        result.significant = relative && abs(result.change) >= floor && (result.change > 0) == options.growing
-            && result.pValue < options.alpha
-        return result
-    }
-
-    /// The reading of a stack as a shift at the last point, by `check`'s test at that split (for a stack new
-    /// there: jemalloc's sample counts, which have power where two runs give Welch's t one degree of freedom),
-    /// corrected for the splits searched and for the readings tried; nil when the last point did not move.
-    private func endShiftRow(_ row: GrowthRow, points: [SeriesPoint], floor: Double) -> GrowthRow? {
-        guard let end = row.endShift, points.count >= 2 else { return nil }
-        var result = row
-        result.pValue = min(1, 3 * end.pAdjusted * Double(points.count - 1))
-        result.regressedAt = points[points.count - 1].label
-        result.before = end.shift.meanBefore
-        result.after = end.shift.meanAfter
-        result.change = end.shift.meanAfter - end.shift.meanBefore
-        let relative = abs(result.change) >= options.minRelative * abs(result.before)
-        result.significant = relative && abs(result.change) >= floor && (result.change > 0) == options.growing
-            && result.pValue < options.alpha
-        return result
     }
 
     /// Whether growth is still there at the last point: a stack that rose and fell back (sqlite's sorter,
@@ -470,16 +397,6 @@ public struct GrowthRanking {
         let sign: Double = growing ? 1 : -1
         let peak = series.map { sign * ($0 - baseline) }.max() ?? 0
         return sign * (last - baseline) >= 0.5 * peak
-    }
-
-    /// A significant monotonic trend in the requested direction (Mann–Kendall on the point means, p below
-    /// alpha), its onset and baseline; nil otherwise. Both readings of a trend require p < alpha, so the onset
-    /// search (quadratic in the points) runs only for a trend that will be used.
-    private func trendMove(means: [Double], floor: Double) -> (p: Double, onset: Int, baseline: Double)? {
-        let test = Statistics.mannKendall(means)
-        guard test.s != 0, (test.s > 0) == options.growing, test.p < options.alpha else { return nil }
-        let onset = Statistics.trendOnset(means)
-        return (test.p, onset.index, onset.baseline)
     }
 
     /// Point means of some keys (for rows that skipped the full analysis).

@@ -23,18 +23,38 @@ public enum Metric: String, CaseIterable, Sendable {
     public var isBytes: Bool { self == .inuseSpace || self == .allocSpace }
 
     /// The snapshot kind the metric belongs to.
-    public var kind: String {
+    public var kind: SnapshotKind {
         switch self {
-        case .inuseSpace, .inuseObjects, .allocSpace, .allocObjects: return "heap"
-        default: return "tasks"
+        case .inuseSpace, .inuseObjects, .allocSpace, .allocObjects: return .heap
+        default: return .tasks
         }
     }
 
     /// The metrics of a kind, in export order.
-    public static func all(kind: String) -> [Metric] { allCases.filter { $0.kind == kind } }
+    public static func all(kind: SnapshotKind) -> [Metric] { allCases.filter { $0.kind == kind } }
 
     /// The metric ranked when none is named.
-    public static func standard(kind: String) -> Metric { kind == "tasks" ? .liveTasks : .inuseSpace }
+    public static func standard(kind: SnapshotKind) -> Metric {
+        switch kind {
+        case .heap: return .inuseSpace
+        case .tasks: return .liveTasks
+        }
+    }
+}
+
+extension SeriesSnapshot {
+    /// The snapshot's total that a metric is a share of: objects for an object count, else the snapshot total
+    /// (in-use bytes for heap, live tasks for tasks).
+    public func total(for metric: Metric) -> Double {
+        metric == .inuseObjects || metric == .allocObjects ? totalObjects : total
+    }
+}
+
+extension SeriesPoint {
+    /// The mean of the point's snapshot totals for a metric (`SeriesSnapshot.total(for:)`).
+    public func meanTotal(for metric: Metric) -> Double {
+        snapshots.map { $0.total(for: metric) }.reduce(0, +) / Double(max(snapshots.count, 1))
+    }
 }
 
 /// What a series' points are.
@@ -57,7 +77,7 @@ public enum Grouping: String, CaseIterable, Sendable {
 
 /// Which snapshots to look at.
 public struct SeriesFilter: Sendable {
-    public var kind = "heap"
+    public var kind = SnapshotKind.heap
     public var metric = Metric.inuseSpace
     /// Build names bounding the range, inclusive (in build order); nil for an open end.
     public var fromBuild: String?
@@ -91,7 +111,7 @@ public struct SeriesSnapshot: Sendable {
     public var samplePeriod: Int64
     public var totalObjects: Double = 0
     public var run = ""
-    public var kind = "heap"
+    public var kind = SnapshotKind.heap
     /// Labels as `k=v` joined by `,`.
     public var labels = ""
 }

@@ -6,7 +6,7 @@ import GRDB
 public struct HTMLReportData: Sendable, Encodable {
     /// One series section (heap, or tasks).
     public struct Section: Sendable, Encodable {
-        public var kind: String
+        public var kind: SnapshotKind
         public var metric: String
         public var isBytes: Bool
         public var axis: String
@@ -130,22 +130,22 @@ public struct HTMLReport {
             var data = HTMLReportData(
                 title: options.title, generated: Timestamp.rfc3339(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)),
                 store: URL(fileURLWithPath: store.path).lastPathComponent)
-            let kinds = try Set(String.fetchAll(db, sql: "SELECT DISTINCT kind FROM snapshot"))
-            if options.filter.kind == "heap" && kinds.contains("heap") {
+            let kinds = try Set(String.fetchAll(db, sql: "SELECT DISTINCT kind FROM snapshot").compactMap(SnapshotKind.init))
+            if options.filter.kind == .heap && kinds.contains(.heap) {
                 data.heap = try section(db, filter: options.filter)
                 try addFlame(db, to: &data)
-            } else if options.filter.kind == "tasks" {
+            } else if options.filter.kind == .tasks {
                 data.tasks = try section(db, filter: options.filter)
             }
-            if options.filter.kind == "heap" && kinds.contains("tasks") {
+            if options.filter.kind == .heap && kinds.contains(.tasks) {
                 var filter = options.filter
-                filter.kind = "tasks"
+                filter.kind = .tasks
                 filter.metric = .liveTasks
                 data.tasks = try section(db, filter: filter)
             }
             if var tasks = data.tasks, tasks.metric == Metric.liveTasks.rawValue {
                 var filter = options.filter
-                filter.kind = "tasks"
+                filter.kind = .tasks
                 filter.metric = .idleTasks
                 tasks.extra[Metric.idleTasks.rawValue] = try rows(db, filter: filter).rows
                 data.tasks = tasks
@@ -162,14 +162,11 @@ public struct HTMLReport {
             kind: filter.kind, metric: filter.metric.rawValue, isBytes: filter.metric.isBytes, axis: options.growth.axis.rawValue)
         let points = try filter.points(db, axis: options.growth.axis)
         section.points = points.map(\.label)
-        let byObjects = filter.metric == .inuseObjects || filter.metric == .allocObjects
-        section.totals = points.map { point in
-            point.snapshots.map { byObjects ? $0.totalObjects : $0.total }.reduce(0, +) / Double(max(point.snapshots.count, 1))
-        }
+        section.totals = points.map { $0.meanTotal(for: filter.metric) }
         var runIndex: [String: Int] = [:]
         for (x, point) in points.enumerated() {
             var perRun: [String: [Double]] = [:]
-            for snapshot in point.snapshots { perRun[snapshot.run, default: []].append(byObjects ? snapshot.totalObjects : snapshot.total) }
+            for snapshot in point.snapshots { perRun[snapshot.run, default: []].append(snapshot.total(for: filter.metric)) }
             for (run, values) in perRun.sorted(by: { $0.key < $1.key }) {
                 if runIndex[run] == nil {
                     runIndex[run] = section.runs.count
