@@ -70,7 +70,7 @@ public struct HeapIngestor {
         try store.queue.read { db in try HeapIngestor.existingSnapshot(db, digest: digest, build: build, placement: placement) }
     }
 
-    /// Identical bytes at another time, or of another build or run, are another snapshot (PRODUCT.md).
+    /// Identical bytes at another time, or of another build or run, are another snapshot (README, "ingest").
     static func existingSnapshot(_ db: Database, digest: String, build: String, placement: SnapshotPlacement) throws -> Int64? {
         try Int64.fetchOne(
             db,
@@ -89,129 +89,26 @@ public struct HeapIngestor {
         _ parsed: JemallocHeapParser.Result, symbolized: SymbolizedHeap, path: String, options: IngestOptions
     ) throws -> IngestOutcome {
         var clock = PhaseClock()
-        let merged = try HeapIngestor.merge(symbolized, plumbing: plumbing)
+        let merged = try symbolized.merged(plumbing: plumbing)
         clock.lap("merge")
         let placement = SnapshotPlacement.of(path: path, options: options)
-        // The total is the sum of the stored (rounded) sample values, so an export sums back to it exactly.
-        let total = merged.values.reduce(into: HeapValues()) { sum, values in
-            sum.inuseObjects += Double(HeapIngestor.rounded(values.inuseObjects))
-            sum.inuseBytes += Double(HeapIngestor.rounded(values.inuseBytes))
-        }
         do {
             var outcome = IngestOutcome.skipped(existingSnapshotID: 0)
             try store.queue.inDatabase { db in
-              // Foreign keys are checked by construction here (every id is read or created in this transaction,
-              // which holds the write lock); SQLite's per-row checks would cost a quarter of the ingest.
-              try db.execute(sql: "PRAGMA foreign_keys = OFF")
-              // 64 MiB of page cache for the writer (SQLite's default is 2 MiB): a first ingest of a 16k-stack
-              // dump touches more index pages than that, and spilling them mid-transaction doubles its writes.
-              // Readers keep the default, so their memory does not grow with the history they scan.
-              try db.execute(sql: "PRAGMA cache_size = -65536")
-              // Statement journals (SQLite keeps one per multi-row INSERT, to undo just that statement) in memory:
-              // in a file they cost 24k pwrite calls for a 16k-stack dump, a third of the store phase.
-              try db.execute(sql: "PRAGMA temp_store = MEMORY")
-              defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
-              try db.inTransaction(.immediate) {
-                if let existing = try HeapIngestor.existingSnapshot(
-                    db, digest: parsed.digest, build: options.build, placement: placement)
-                {
-                    outcome = .skipped(existingSnapshotID: existing)
-                    return .rollback
-                }
-                var interner = Interner(db: db, plumbing: plumbing)
-                let record = SnapshotRecord(
-                    kind: "heap", takenAt: placement.takenAt, sequence: placement.sequence, path: path, digest: parsed.digest, byteCount: parsed.byteCount,
-                    format: parsed.dump.format.rawValue, samplePeriod: Int64(clamping: parsed.dump.samplePeriod),
-                    total: total.inuseBytes, totalObjects: total.inuseObjects, headerBytes: parsed.dump.header?.inuseBytes,
-                    headerObjects: parsed.dump.header?.inuseObjects, stackCount: merged.ends.count)
-                let (snapshotID, buildID) = try record.insert(db, interner: &interner, options: options, runName: placement.run)
-
-                // The symbol cache, so the next dump of these binaries skips symbolization.
-                var binaryIDs: [String: Int64] = [:]
-                for entry in symbolized.newSymbols {
-                    let binaryID = try HeapIngestor.binaryID(db, key: entry.binaryKey, symbolizer: entry.symbolizer, fileName: entry.fileName)
-                    binaryIDs[entry.binaryKey] = binaryID
-                    let insert = try db.cachedStatement(
-                        sql: "INSERT OR IGNORE INTO binary_symbol (binary_id, address, depth, frame_id, file_id, line) VALUES (?, ?, ?, ?, ?, ?)")
-                    for (address, frames) in entry.symbols {
-                        for (depth, frame) in frames.enumerated() {
-                            let frameID = try interner.frame(frame.name).id
-                            let fileID = try frame.file.map { try interner.string($0) }
-                            try insert.execute(arguments: [binaryID, Int64(bitPattern: address), depth, frameID, fileID, frame.line])
-                        }
+                try HeapIngestor.prepareWriter(db)
+                defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
+                try db.inTransaction(.immediate) {
+                    if let existing = try HeapIngestor.existingSnapshot(
+                        db, digest: parsed.digest, build: options.build, placement: placement)
+                    {
+                        outcome = .skipped(existingSnapshotID: existing)
+                        return .rollback
                     }
+                    let written = WrittenDump(
+                        parsed: parsed, symbolized: symbolized, merged: merged, path: path, placement: placement)
+                    outcome = try write(written, db, options: options, clock: &clock)
+                    return .commit
                 }
-                for use in symbolized.mappings {
-                    var binaryID: Int64? = nil
-                    if let key = use.binaryKey, let symbolizer = use.symbolizer, let fileName = use.fileName {
-                        binaryID = try binaryIDs[key] ?? HeapIngestor.binaryID(db, key: key, symbolizer: symbolizer, fileName: fileName)
-                    }
-                    try db.execute(
-                        sql: "INSERT OR IGNORE INTO snapshot_mapping (snapshot_id, mapping_path, binary_id, local_path) VALUES (?, ?, ?, ?)",
-                        arguments: [snapshotID, use.mappingPath, binaryID, use.localPath])
-                }
-
-                // Stacks and samples, in stack order so the sample rows append to the table's b-tree.
-                clock.lap("head")
-                let (stackIDs, created) = try interner.stacks(merged.tree, at: merged.ends)
-                clock.lap("stacks")
-                let order = stackIDs.indices.sorted { stackIDs[$0] < stackIDs[$1] }
-                // Heap sample rows are keyed by SampleKey (migration 0004).
-                guard stackIDs.allSatisfy({ SampleKey.fits(snapshot: snapshotID, stack: $0) }) else {
-                    throw StoreError.writeFailed(
-                        path: store.path, source: path,
-                        reason: "snapshot id \(snapshotID) or a stack id is beyond the sample key's range (2^35 snapshots, 2^28 call "
-                            + "sites); this store is full: ingest into a new one (--db)")
-                }
-                let sampleInsert = try BatchInsert(db, "INSERT INTO sample (key, inuse_objects, inuse_space)", columns: 3)
-                let allocInsert = try RawStatement(
-                    db, "INSERT INTO sample_alloc (snapshot_id, stack_id, alloc_objects, alloc_space) VALUES (?, ?, ?, ?)")
-                let locationKnown = try RawStatement(db, "SELECT 1 FROM stack_location WHERE stack_id = ? AND build_id = ?")
-                let locationInsert = try BatchInsert(db, "INSERT INTO stack_location (stack_id, build_id, location_set_id)", columns: 3)
-                var frameBytes = [[UInt8]?](repeating: nil, count: symbolized.frames.count)
-                var blob: [UInt8] = []
-                for index in order {
-                    let stackID = stackIDs[index]
-                    let values = merged.values[index]
-                    try sampleInsert.append(
-                        SampleKey.key(snapshot: snapshotID, stack: stackID), HeapIngestor.rounded(values.inuseObjects), HeapIngestor.rounded(values.inuseBytes))
-                    if values.allocObjects > 0 || values.allocBytes > 0 {
-                        allocInsert.bind(1, snapshotID)
-                        allocInsert.bind(2, stackID)
-                        allocInsert.bind(3, HeapIngestor.rounded(values.allocObjects))
-                        allocInsert.bind(4, HeapIngestor.rounded(values.allocBytes))
-                        try allocInsert.run()
-                    }
-                    // Locations of the build's first snapshot with the stack (of its first line that had it); a
-                    // stack created just now has none yet.
-                    var known = false
-                    if !created[index] {
-                        locationKnown.bind(1, stackID)
-                        locationKnown.bind(2, buildID)
-                        known = try locationKnown.int64() != nil
-                    }
-                    if !known {
-                        blob.removeAll(keepingCapacity: true)
-                        let kept = Int(merged.tree.nodes[Int(merged.ends[index])].depth) + 1
-                        for frame in symbolized.frameIndices[symbolized.stacks[merged.firstStack[index]].range].prefix(kept) {
-                            if let bytes = frameBytes[Int(frame)] {
-                                blob.append(contentsOf: bytes)
-                            } else {
-                                let f = symbolized.frames[Int(frame)]
-                                let bytes = try interner.locationBytes(file: f.file, line: f.line, inlined: f.inlined)
-                                frameBytes[Int(frame)] = bytes
-                                blob.append(contentsOf: bytes)
-                            }
-                        }
-                        try locationInsert.append(stackID, buildID, try interner.locationSet(blob))
-                    }
-                }
-                try sampleInsert.flush()
-                try locationInsert.flush()
-                outcome = .stored(snapshotID: snapshotID, stackCount: merged.ends.count, totalBytes: total.inuseBytes)
-                clock.lap("samples")
-                return .commit
-              }
             }
             clock.lap("commit")
             clock.report(path)
@@ -223,61 +120,169 @@ public struct HeapIngestor {
         }
     }
 
-    // MARK: - Helpers
-
-    /// A dump's stacks after merging: each stack is cut where the allocator begins (its outermost allocator
-    /// frame and everything inside it are dropped, as jeprof does, so a stack stays the same stack when the
-    /// allocator or its version changes); stacks whose remaining frame names are equal are one stack, and their
-    /// values add up (each dump line was unsampled on its own first, as jeprof does).
-    struct Merged {
-        var tree: StackTree
-        /// The tree node where each merged stack ends.
-        var ends: [Int32]
-        var values: [HeapValues]
-        /// The first dump stack of each merged stack, whose file:line is kept for display.
-        var firstStack: [Int]
+    /// The writer's settings for one ingest (foreign keys back on when it ends).
+    private static func prepareWriter(_ db: Database) throws {
+        // Foreign keys are checked by construction here (every id is read or created in this transaction,
+        // which holds the write lock); SQLite's per-row checks would cost a quarter of the ingest.
+        try db.execute(sql: "PRAGMA foreign_keys = OFF")
+        // 64 MiB of page cache for the writer (SQLite's default is 2 MiB): a first ingest of a 16k-stack
+        // dump touches more index pages than that, and spilling them mid-transaction doubles its writes.
+        // Readers keep the default, so their memory does not grow with the history they scan.
+        try db.execute(sql: "PRAGMA cache_size = -65536")
+        // Statement journals (SQLite keeps one per multi-row INSERT, to undo just that statement) in memory:
+        // in a file they cost 24k pwrite calls for a 16k-stack dump, a third of the store phase.
+        try db.execute(sql: "PRAGMA temp_store = MEMORY")
     }
 
-    static func merge(_ symbolized: SymbolizedHeap, plumbing: Plumbing) throws -> Merged {
-        var tree = StackTree(capacity: symbolized.stacks.count * 2)
-        let names = symbolized.frames.map { tree.name($0.name) }
-        var levelOfName: [String: Plumbing.Level] = [:]
-        let isAllocator = symbolized.frames.map { frame in
-            let level = levelOfName[frame.name] ?? plumbing.level(of: frame.name)
-            levelOfName[frame.name] = level
-            return level == .allocator
+    /// One dump on its way into the store.
+    private struct WrittenDump {
+        var parsed: JemallocHeapParser.Result
+        var symbolized: SymbolizedHeap
+        var merged: MergedStacks
+        var path: String
+        var placement: SnapshotPlacement
+    }
+
+    /// Writes the snapshot, the symbol cache, the stacks, the samples and the stacks' locations, inside the
+    /// caller's transaction.
+    private func write(
+        _ dump: WrittenDump, _ db: Database, options: IngestOptions, clock: inout PhaseClock
+    ) throws -> IngestOutcome {
+        var interner = Interner(db: db, plumbing: plumbing)
+        let total = dump.merged.storedTotal
+        let header = dump.parsed.dump.header
+        let record = SnapshotRecord(
+            kind: .heap, takenAt: dump.placement.takenAt, sequence: dump.placement.sequence, path: dump.path,
+            digest: dump.parsed.digest, byteCount: dump.parsed.byteCount, format: dump.parsed.dump.format.rawValue,
+            samplePeriod: Int64(clamping: dump.parsed.dump.samplePeriod), total: total.inuseBytes,
+            totalObjects: total.inuseObjects, headerBytes: header?.inuseBytes, headerObjects: header?.inuseObjects,
+            stackCount: dump.merged.ends.count)
+        let (snapshotID, buildID) = try record.insert(db, interner: &interner, options: options, runName: dump.placement.run)
+        try HeapIngestor.storeSymbols(dump.symbolized, snapshotID: snapshotID, db, interner: &interner)
+        // Stacks and samples, in stack order so the sample rows append to the table's b-tree.
+        clock.lap("head")
+        let (stackIDs, created) = try interner.stacks(dump.merged.tree, at: dump.merged.ends)
+        clock.lap("stacks")
+        // Heap sample rows are keyed by SampleKey (migration 0004).
+        guard stackIDs.allSatisfy({ SampleKey.fits(snapshot: snapshotID, stack: $0) }) else {
+            throw StoreError.writeFailed(
+                path: store.path, source: dump.path,
+                reason: "snapshot id \(snapshotID) or a stack id is beyond the sample key's range (2^35 snapshots, 2^28 call "
+                    + "sites); this store is full: ingest into a new one (--db)")
         }
-        var ends: [Int32] = []
-        var values: [HeapValues] = []
-        var firstStack: [Int] = []
-        var position: [Int32: Int] = [:]
-        for (index, stack) in symbolized.stacks.enumerated() {
-            var node: Int32 = -1
-            for frame in symbolized.frameIndices[stack.range] {
-                if isAllocator[Int(frame)] {
-                    // Nothing but allocator frames (jemalloc's own threads): keep the outermost one.
-                    if node < 0 { node = tree.child(of: node, name: names[Int(frame)]) }
-                    break
+        var samples = try SampleWriter(db, snapshotID: snapshotID, buildID: buildID, dump: dump)
+        for index in stackIDs.indices.sorted(by: { stackIDs[$0] < stackIDs[$1] }) {
+            try samples.write(stack: index, id: stackIDs[index], created: created[index], interner: &interner)
+        }
+        try samples.flush()
+        clock.lap("samples")
+        return .stored(snapshotID: snapshotID, stackCount: dump.merged.ends.count, totalBytes: total.inuseBytes)
+    }
+
+    /// The symbol cache, so the next dump of these binaries skips symbolization, and which file symbolized each
+    /// mapping of the snapshot.
+    private static func storeSymbols(
+        _ symbolized: SymbolizedHeap, snapshotID: Int64, _ db: Database, interner: inout Interner
+    ) throws {
+        var binaryIDs: [String: Int64] = [:]
+        for entry in symbolized.newSymbols {
+            let binaryID = try HeapIngestor.binaryID(db, key: entry.binaryKey, symbolizer: entry.symbolizer, fileName: entry.fileName)
+            binaryIDs[entry.binaryKey] = binaryID
+            let insert = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO binary_symbol (binary_id, address, depth, frame_id, file_id, line) VALUES (?, ?, ?, ?, ?, ?)")
+            for (address, frames) in entry.symbols {
+                for (depth, frame) in frames.enumerated() {
+                    let frameID = try interner.frame(frame.name).id
+                    let fileID = try frame.file.map { try interner.string($0) }
+                    try insert.execute(arguments: [binaryID, Int64(bitPattern: address), depth, frameID, fileID, frame.line])
                 }
-                node = tree.child(of: node, name: names[Int(frame)])
-            }
-            guard node >= 0 else { throw StoreError.badParameter("empty stack") }
-            if let existing = position[node] {
-                values[existing] += stack.values
-            } else {
-                position[node] = ends.count
-                ends.append(node)
-                values.append(stack.values)
-                firstStack.append(index)
             }
         }
-        return Merged(tree: tree, ends: ends, values: values, firstStack: firstStack)
+        for use in symbolized.mappings {
+            var binaryID: Int64? = nil
+            if let key = use.binaryKey, let symbolizer = use.symbolizer, let fileName = use.fileName {
+                binaryID = try binaryIDs[key] ?? HeapIngestor.binaryID(db, key: key, symbolizer: symbolizer, fileName: fileName)
+            }
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO snapshot_mapping (snapshot_id, mapping_path, binary_id, local_path) VALUES (?, ?, ?, ?)",
+                arguments: [snapshotID, use.mappingPath, binaryID, use.localPath])
+        }
     }
 
-    static func rounded(_ value: Double) -> Int64 {
-        guard value.isFinite else { return 0 }
-        return Int64(clamping: Int64(exactly: value.rounded()) ?? (value > 0 ? Int64.max : 0))
+    /// The sample rows of one snapshot, and the locations (file:line) of stacks the build has not had before.
+    private struct SampleWriter {
+        let snapshotID: Int64
+        let buildID: Int64
+        let dump: WrittenDump
+        let sampleInsert: BatchInsert
+        let allocInsert: RawStatement
+        let locationKnown: RawStatement
+        let locationInsert: BatchInsert
+        /// Each distinct frame's location bytes, encoded once.
+        var frameBytes: [[UInt8]?]
+        var blob: [UInt8] = []
+
+        init(_ db: Database, snapshotID: Int64, buildID: Int64, dump: WrittenDump) throws {
+            self.snapshotID = snapshotID
+            self.buildID = buildID
+            self.dump = dump
+            sampleInsert = try BatchInsert(db, "INSERT INTO sample (key, inuse_objects, inuse_space)", columns: 3)
+            allocInsert = try RawStatement(
+                db, "INSERT INTO sample_alloc (snapshot_id, stack_id, alloc_objects, alloc_space) VALUES (?, ?, ?, ?)")
+            locationKnown = try RawStatement(db, "SELECT 1 FROM stack_location WHERE stack_id = ? AND build_id = ?")
+            locationInsert = try BatchInsert(db, "INSERT INTO stack_location (stack_id, build_id, location_set_id)", columns: 3)
+            frameBytes = [[UInt8]?](repeating: nil, count: dump.symbolized.frames.count)
+        }
+
+        /// Writes merged stack `index`, stored as `id` (`created`: by this ingest).
+        mutating func write(stack index: Int, id stackID: Int64, created: Bool, interner: inout Interner) throws {
+            let values = dump.merged.values[index]
+            try sampleInsert.append(
+                SampleKey.key(snapshot: snapshotID, stack: stackID), HeapValues.stored(values.inuseObjects),
+                HeapValues.stored(values.inuseBytes))
+            if values.allocObjects > 0 || values.allocBytes > 0 {
+                allocInsert.bind(1, snapshotID)
+                allocInsert.bind(2, stackID)
+                allocInsert.bind(3, HeapValues.stored(values.allocObjects))
+                allocInsert.bind(4, HeapValues.stored(values.allocBytes))
+                try allocInsert.run()
+            }
+            // Locations of the build's first snapshot with the stack (of its first line that had it); a stack
+            // created just now has none yet.
+            if !created {
+                locationKnown.bind(1, stackID)
+                locationKnown.bind(2, buildID)
+                if try locationKnown.int64() != nil { return }
+            }
+            try locationInsert.append(stackID, buildID, try interner.locationSet(locationBlob(index, interner: &interner)))
+        }
+
+        /// The location bytes of a merged stack's frames, from its first dump stack, root first, as far as the
+        /// merged stack goes.
+        private mutating func locationBlob(_ index: Int, interner: inout Interner) throws -> [UInt8] {
+            blob.removeAll(keepingCapacity: true)
+            let symbolized = dump.symbolized
+            let kept = Int(dump.merged.tree.nodes[Int(dump.merged.ends[index])].depth) + 1
+            for frame in symbolized.frameIndices[symbolized.stacks[dump.merged.firstStack[index]].range].prefix(kept) {
+                if let bytes = frameBytes[Int(frame)] {
+                    blob.append(contentsOf: bytes)
+                } else {
+                    let f = symbolized.frames[Int(frame)]
+                    let bytes = try interner.locationBytes(file: f.file, line: f.line, inlined: f.inlined)
+                    frameBytes[Int(frame)] = bytes
+                    blob.append(contentsOf: bytes)
+                }
+            }
+            return blob
+        }
+
+        func flush() throws {
+            try sampleInsert.flush()
+            try locationInsert.flush()
+        }
     }
+
+    // MARK: - Helpers
 
     static func findOrCreate(_ db: Database, select: String, insert: String, arguments: StatementArguments) throws -> Int64 {
         if let id = try Int64.fetchOne(db, sql: select, arguments: arguments) { return id }

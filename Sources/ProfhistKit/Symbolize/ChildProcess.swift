@@ -138,7 +138,7 @@ final class ChildProcess: @unchecked Sendable {
 
     private static func readAll(_ fd: Int32) -> Data {
         var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var buffer = [UInt8](repeating: 0, count: InputSource.chunkSize)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n > 0 {

@@ -205,23 +205,13 @@ public final class ELFFile: @unchecked Sendable {
     /// the next symbol. Returns the raw, mangled name.
     public func symbolName(at address: UInt64) -> String? {
         let table = symbols()
-        // Last symbol with symbol.address <= address.
-        var low = 0
-        var high = table.count
-        while low < high {
-            let mid = (low + high) / 2
-            if table[mid].address <= address { low = mid + 1 } else { high = mid }
+        guard let index = table.lastIndex(atMost: address, by: \.address) else { return nil }
+        let symbol = table[index]
+        if symbol.size > 0 {
+            return address < symbol.address + symbol.size ? name(of: symbol) : nil
         }
-        let index = low - 1
-        if index >= 0 {
-            let symbol = table[index]
-            if symbol.size > 0 {
-                return address < symbol.address + symbol.size ? name(of: symbol) : nil
-            }
-            let nextAddress = index + 1 < table.count ? table[index + 1].address : UInt64.max
-            return address < nextAddress ? name(of: symbol) : nil
-        }
-        return nil
+        let nextAddress = index + 1 < table.count ? table[index + 1].address : UInt64.max
+        return address < nextAddress ? name(of: symbol) : nil
     }
 
     /// The separate debug file of this binary, found by build-id where distributions install them

@@ -44,17 +44,6 @@ public struct LLVMSymbolizer: Sendable {
         return nil
     }
 
-    /// Symbolizes ELF virtual addresses of `binary`.
-    /// - Returns: for each address, its frames outermost first; an address llvm-symbolizer could not name is
-    ///   absent from the result.
-    /// - Throws: `SymbolizeError.symbolizerFailed` when the process cannot run or its output cannot be read.
-    public func symbolize(binary: String, addresses: [UInt64]) throws -> [UInt64: [SymbolizedFrame]] {
-        try symbolize([(binary, addresses)])[binary] ?? [:]
-    }
-
-    /// Symbolizes the addresses of several binaries with one llvm-symbolizer process (LLVM loads once; each
-    /// input line names its file), keyed by binary path. One process measured faster than one per binary run
-    /// side by side on a 2-core machine.
     /// An llvm-symbolizer started before its addresses are known, so that loading LLVM (20 ms, far more when
     /// the machine is busy or its pages were reclaimed) overlaps parsing the dump. Used at most once; killed
     /// when unused.
@@ -78,7 +67,15 @@ public struct LLVMSymbolizer: Sendable {
         (try? ChildProcess(executable, LLVMSymbolizer.arguments)).map(Prestarted.init)
     }
 
-    public func symbolize(_ requests: [(binary: String, addresses: [UInt64])], using prestarted: Prestarted? = nil) throws -> [String: [UInt64: [SymbolizedFrame]]] {
+    /// Symbolizes the ELF virtual addresses of several binaries with one llvm-symbolizer process (LLVM loads
+    /// once; each input line names its file), keyed by binary path. One process measured faster than one per
+    /// binary run side by side on a 2-core machine.
+    /// - Returns: for each binary and address, its frames outermost first; an address llvm-symbolizer could not
+    ///   name is absent from the result.
+    /// - Throws: `SymbolizeError.symbolizerFailed` when the process cannot run or its output cannot be read.
+    public func symbolize(
+        _ requests: [(binary: String, addresses: [UInt64])], using prestarted: Prestarted? = nil
+    ) throws -> [String: [UInt64: [SymbolizedFrame]]] {
         let requests = requests.filter { !$0.addresses.isEmpty }
         guard !requests.isEmpty else { return [:] }
         let label = requests.count == 1 ? requests[0].binary : "\(requests.count) binaries"

@@ -73,8 +73,6 @@ public struct SymbolizedHeap: Sendable {
 public struct Symbolizer {
     public var binaries: [BinaryCandidate]
     public var llvm: LLVMSymbolizer?
-    /// Whether shared libraries at their mapped paths may be read (they are, when present).
-    public var useMappedFiles = true
     /// An llvm-symbolizer started while the dump was parsed, used instead of starting one.
     public var prestarted: LLVMSymbolizer.Prestarted?
     /// Tells allocator frames: a stored stack ends where the allocator begins, so unnamed frames inside it
@@ -95,8 +93,15 @@ public struct Symbolizer {
     /// (inlined frames, file:line), else its ELF symbols (and those of its separate debug file). A library
     /// without DWARF would get the same names from llvm-symbolizer, which costs a process and tens of
     /// milliseconds per ingest.
-    func symbolizer(for candidate: BinaryCandidate) -> String {
-        llvm != nil && dwarfPath(for: candidate) != nil ? "llvm-symbolizer" : "elf"
+    func symbolizer(for candidate: BinaryCandidate) -> NameSource {
+        llvm != nil && dwarfPath(for: candidate) != nil ? .llvmSymbolizer : .elf
+    }
+
+    /// What names a binary's addresses; the raw value is what the store's `binary.symbolizer` column holds (a
+    /// binary's cached names are kept per source).
+    enum NameSource: String {
+        case llvmSymbolizer = "llvm-symbolizer"
+        case elf
     }
 
     /// The file whose DWARF names the candidate's addresses: the candidate itself, else its separate debug file
@@ -117,197 +122,282 @@ public struct Symbolizer {
     ///   - source: the dump's file name, for warnings.
     ///   - cache: previously symbolized addresses, by binary.
     public func symbolize(_ dump: HeapDump, source: String, cache: SymbolCache?) throws -> SymbolizedHeap {
-        var warnings: [String] = []
         var clock = PhaseClock()
         defer { clock.report("symbolize") }
-        let mappings = dump.mappings.enumerated().filter { !$0.element.path.isEmpty }
-        let executable = mappings.filter { $0.element.isExecutable }
-        // Sorted executable mappings for binary search; /proc/PID/maps is sorted, but do not rely on it.
-        let sorted = executable.map(\.element).sorted { $0.start < $1.start }
+        var work = SymbolizeWork(dump: dump, source: source)
+        clock.lap("group")
+        resolveFiles(&work)
+        clock.lap("resolve")
+        let named = try nameAddresses(&work, cache: cache, clock: &clock)
+        clock.lap("names")
+        let (table, frameIndices, stacks, unnamedModules) = assemble(work, frames: named.frames, fresh: named.fresh)
+        clock.lap("stacks")
+        return SymbolizedHeap(
+            frames: table, frameIndices: frameIndices, stacks: stacks, mappings: work.uses(symbolizer: self),
+            newSymbols: named.newSymbols, warnings: work.warnings, unnamedModules: unnamedModules)
+    }
 
-        // 1. Every distinct caller-adjusted address (callers' return addresses minus one), each stack as indices
-        // into that list, and the addresses grouped by the mapping they fall in.
-        var pcIndex = IntegerMap(capacity: 1 << 12)
+    // MARK: - 1. Addresses
+
+    /// What the phases of `symbolize` share: the dump's distinct addresses, the mappings they fall in, and the
+    /// local file chosen for each mapped path.
+    struct SymbolizeWork {
+        var dump: HeapDump
+        var source: String
+        /// Every distinct caller-adjusted address (callers' return addresses minus one).
         var pcs: [UInt64] = []
+        /// Whether the address was a caller's somewhere (its return address is the address plus one).
         var pcIsCaller: [Bool] = []
-        // Each stack's pcs (leaf first, as in the dump) at stackPCs[stackStarts[i] ..< stackStarts[i + 1]].
+        /// Each stack's pcs (leaf first, as in the dump) at stackPCs[stackStarts[i] ..< stackStarts[i + 1]].
         var stackPCs: [Int32] = []
         var stackStarts: [Int] = [0]
-        stackStarts.reserveCapacity(dump.stacks.count + 1)
-        for stack in dump.stacks {
-            for (index, address) in stack.addresses.enumerated() {
-                let pc = index == 0 ? address : address &- 1
-                let unique = pcIndex.value(for: pc) {
-                    pcs.append(pc)
-                    pcIsCaller.append(false)
-                    return Int32(pcs.count - 1)
-                }
-                if index > 0 { pcIsCaller[Int(unique)] = true }
-                stackPCs.append(unique)
-            }
-            stackStarts.append(stackPCs.count)
-        }
+        /// Executable file mappings sorted by start, for binary search; /proc/PID/maps is sorted, but do not
+        /// rely on it.
+        var sorted: [MemoryMapping]
+        /// The addresses in each mapping (by index into `sorted`), and those outside every file mapping.
         var perMapping: [Int: Set<UInt64>] = [:]
         var unmapped = Set<UInt64>()
-        for pc in pcs {
-            if let m = Symbolizer.find(pc, in: sorted) { perMapping[m, default: []].insert(pc) } else { unmapped.insert(pc) }
+        /// The main executable's path: the first mapping's.
+        var mainPath: String?
+        /// The local file of each mapped path (nil: none, or one from another build).
+        var resolved: [String: BinaryCandidate?] = [:]
+        var warnings: [String] = []
+
+        init(dump: HeapDump, source: String) {
+            self.dump = dump
+            self.source = source
+            let mappings = dump.mappings.filter { !$0.path.isEmpty }
+            mainPath = mappings.first?.path
+            sorted = mappings.filter(\.isExecutable).sorted { $0.start < $1.start }
+            collectAddresses()
+            for pc in pcs {
+                if let m = Symbolizer.find(pc, in: sorted) { perMapping[m, default: []].insert(pc) } else { unmapped.insert(pc) }
+            }
         }
 
-        clock.lap("group")
-        // 2. Resolve each mapped file to a local ELF.
-        var resolved: [String: BinaryCandidate?] = [:]
-        var uses: [SymbolizedHeap.MappingUse] = []
-        let mainPath = mappings.first?.element.path
-        let mappedNames = Set(perMapping.keys.map { (sorted[$0].path as NSString).lastPathComponent })
+        private mutating func collectAddresses() {
+            var pcIndex = IntegerMap(capacity: 1 << 12)
+            stackStarts.reserveCapacity(dump.stacks.count + 1)
+            for stack in dump.stacks {
+                for (index, address) in stack.addresses.enumerated() {
+                    let pc = index == 0 ? address : address &- 1
+                    let unique = pcIndex.value(for: pc) {
+                        pcs.append(pc)
+                        pcIsCaller.append(false)
+                        return Int32(pcs.count - 1)
+                    }
+                    if index > 0 { pcIsCaller[Int(unique)] = true }
+                    stackPCs.append(unique)
+                }
+                stackStarts.append(stackPCs.count)
+            }
+        }
+
+        /// The mapped paths that hold addresses of the dump, sorted.
+        var mappedPaths: [String] { Set(perMapping.keys.map { sorted[$0].path }).sorted() }
+
+        /// Which file symbolized each mapped path, for the store.
+        func uses(symbolizer: Symbolizer) -> [SymbolizedHeap.MappingUse] {
+            mappedPaths.map { path in
+                let candidate = resolved[path] ?? nil
+                return SymbolizedHeap.MappingUse(
+                    mappingPath: path, localPath: candidate?.path, binaryKey: candidate?.key,
+                    symbolizer: candidate.map { symbolizer.symbolizer(for: $0).rawValue }, fileName: candidate?.fileName)
+            }
+        }
+    }
+
+    // MARK: - 2. Files
+
+    /// How many distinct return addresses of a mapping `mismatch` checks: enough to tell another build, few
+    /// enough that the check costs nothing next to symbolization.
+    static let returnAddressesChecked = 400
+
+    /// Resolves each mapped path to a local ELF file, then refuses a file whose code does not fit the dump.
+    func resolveFiles(_ work: inout SymbolizeWork) {
+        let mappedNames = Set(work.perMapping.keys.map { (work.sorted[$0].path as NSString).lastPathComponent })
         var claimed = Set(binaries.filter { mappedNames.contains($0.fileName) }.map(\.path))
         var alternates: [String: BinaryCandidate] = [:]
         // Build-ids the profile gives for its mappings (pprof), to match a --binary by.
-        let buildIDs = Dictionary(sorted.compactMap { m in m.buildID.map { (m.path, $0) } }, uniquingKeysWith: { first, _ in first })
-        for path in Set(perMapping.keys.map { sorted[$0].path }).sorted() {
-            let (candidate, alternate, note) = resolve(path: path, isMain: path == mainPath, buildID: buildIDs[path], claimed: &claimed)
-            if let note { warnings.append("\(source): \(note)") }
-            resolved[path] = candidate
+        let buildIDs = Dictionary(
+            work.sorted.compactMap { m in m.buildID.map { (m.path, $0) } }, uniquingKeysWith: { first, _ in first })
+        for path in work.mappedPaths {
+            let (candidate, alternate, note) = resolve(
+                path: path, isMain: path == work.mainPath, buildID: buildIDs[path], claimed: &claimed)
+            if let note { work.warnings.append("\(work.source): \(note)") }
+            work.resolved[path] = candidate
             alternates[path] = alternate
         }
-        // A binary whose executable segment does not fit the mapping, or whose code has no call instruction
-        // before the dump's return addresses, is from another build: refuse it.
-        // Up to 400 distinct return addresses per mapping (a caller's pc is its return address minus one).
+        refuseOtherBuilds(&work, alternates: alternates)
+    }
+
+    /// A binary whose executable segment does not fit the mapping, or whose code has no call instruction before
+    /// the dump's return addresses, is from another build: the file at the mapped path is used instead when its
+    /// code fits, else the mapping's frames are stored unsymbolized.
+    private func refuseOtherBuilds(_ work: inout SymbolizeWork, alternates: [String: BinaryCandidate]) {
+        var alternates = alternates
         var returnAddresses: [Int: [UInt64]] = [:]
-        for (pc, isCaller) in zip(pcs, pcIsCaller) where isCaller {
+        for (pc, isCaller) in zip(work.pcs, work.pcIsCaller) where isCaller {
             let address = pc &+ 1
-            guard let m = Symbolizer.find(address, in: sorted), (returnAddresses[m]?.count ?? 0) < 400 else { continue }
+            guard let m = Symbolizer.find(address, in: work.sorted),
+                (returnAddresses[m]?.count ?? 0) < Symbolizer.returnAddressesChecked
+            else { continue }
             returnAddresses[m, default: []].append(address)
         }
-        for (index, mapping) in sorted.enumerated() where perMapping[index] != nil {
-            guard let candidate = resolved[mapping.path] ?? nil else { continue }
+        for (index, mapping) in work.sorted.enumerated() where work.perMapping[index] != nil {
+            guard let candidate = work.resolved[mapping.path] ?? nil else { continue }
             let addresses = returnAddresses[index] ?? []
             // Decided once per file, even when it has several executable mappings.
             let alternate = alternates.removeValue(forKey: mapping.path)
             // The build-ids of the --binary and of the file at the mapped path differ: one is not what ran.
-            let ids = alternate.map { " (build-id \(candidate.elf.buildID ?? "none"); the file at the mapped path has \($0.elf.buildID ?? "none"))" } ?? ""
+            let ids = alternate.map {
+                " (build-id \(candidate.elf.buildID ?? "none"); the file at the mapped path has \($0.elf.buildID ?? "none"))"
+            } ?? ""
             guard let mismatch = Symbolizer.mismatch(candidate, mapping: mapping, returnAddresses: addresses) else {
                 if alternate != nil {
-                    warnings.append(
-                        "\(source): \(candidate.path)\(ids) is used for \(mapping.path): its code matches the dump's return "
-                            + "addresses (the file at the mapped path was probably rebuilt after the dump)")
+                    work.warnings.append(
+                        "\(work.source): \(candidate.path)\(ids) is used for \(mapping.path): its code matches the dump's "
+                            + "return addresses (the file at the mapped path was probably rebuilt after the dump)")
                 }
                 continue
             }
             if let alternate, Symbolizer.mismatch(alternate, mapping: mapping, returnAddresses: addresses) == nil {
-                warnings.append(
-                    "\(source): \(candidate.path)\(ids) does not match the code of \(mapping.path) in the dump "
+                work.warnings.append(
+                    "\(work.source): \(candidate.path)\(ids) does not match the code of \(mapping.path) in the dump "
                         + "(\(mismatch)): it is from another build; using \(alternate.path) at the mapped path, whose code matches")
-                resolved[mapping.path] = .some(alternate)
+                work.resolved[mapping.path] = .some(alternate)
                 continue
             }
-            warnings.append(
-                "\(source): \(candidate.path)\(ids) does not match the code of \(mapping.path) in the dump (\(mismatch)): "
-                    + "it is from another build; its frames are stored unsymbolized")
-            resolved[mapping.path] = .some(nil)
+            work.warnings.append(
+                "\(work.source): \(candidate.path)\(ids) does not match the code of \(mapping.path) in the dump "
+                    + "(\(mismatch)): it is from another build; its frames are stored unsymbolized")
+            work.resolved[mapping.path] = .some(nil)
         }
-        for path in Set(perMapping.keys.map { sorted[$0].path }).sorted() {
-            let candidate = resolved[path] ?? nil
-            uses.append(
-                SymbolizedHeap.MappingUse(
-                    mappingPath: path, localPath: candidate?.path, binaryKey: candidate?.key,
-                    symbolizer: candidate.map(symbolizer(for:)), fileName: candidate?.fileName))
-        }
+    }
 
-        clock.lap("resolve")
-        // 3. Symbolize per binary: cache first, then llvm-symbolizer or the ELF symbol tables.
+    // MARK: - 3. Names
+
+    /// The frames of every address, the symbols named now (for the store's cache), and the addresses named now
+    /// rather than read from the cache.
+    struct NamedAddresses {
         var frames: [UInt64: [SymbolizedFrame]] = [:]
         var newSymbols: [SymbolizedHeap.NewSymbols] = []
-        var byBinary: [String: (BinaryCandidate, [(pc: UInt64, vaddr: UInt64)])] = [:]
-        // Addresses named now, not from the store's cache: an unnamed one from the cache was warned about when
-        // it was first stored, so a store hears about each module once, not with every dump.
+        /// An unnamed address from the cache was warned about when it was first stored, so a store hears about
+        /// each module once, not with every dump.
         var fresh = Set<UInt64>()
-        for (index, pcs) in perMapping {
-            let mapping = sorted[index]
+    }
+
+    /// A binary's addresses to name: each dump address with its ELF virtual address.
+    typealias BinaryWork = (candidate: BinaryCandidate, pairs: [(pc: UInt64, vaddr: UInt64)])
+
+    /// Names every address: the store's cache first, then llvm-symbolizer or the ELF symbol tables; addresses
+    /// with no local file are `module+0xOFFSET`, those outside every file mapping `[anon:jit]` or `[unmapped]`.
+    func nameAddresses(_ work: inout SymbolizeWork, cache: SymbolCache?, clock: inout PhaseClock) throws -> NamedAddresses {
+        var named = NamedAddresses()
+        let byBinary = binaryWork(work, named: &named)
+        var known: [String: [UInt64: [SymbolizedFrame]]] = [:]
+        var missing: [(binary: String, addresses: [UInt64])] = []
+        for (key, (candidate, pairs)) in byBinary {
+            known[key] = (try cache?.cachedSymbols(binaryKey: key, symbolizer: symbolizer(for: candidate).rawValue)) ?? [:]
+            let absent = Array(Set(pairs.map(\.vaddr)).filter { known[key]?[$0] == nil }).sorted()
+            if !absent.isEmpty { missing.append((candidate.path, absent)) }
+            for pair in pairs where known[key]?[pair.vaddr] == nil { named.fresh.insert(pair.pc) }
+        }
+        clock.lap("cache")
+        let found = runLLVM(byBinary, missing: missing, source: work.source, warnings: &work.warnings)
+        clock.lap("llvm")
+        for (key, (candidate, pairs)) in byBinary {
+            if let request = missing.first(where: { $0.binary == candidate.path }) {
+                let symbols = elfNames(candidate, addresses: request.addresses, found: found)
+                named.newSymbols.append(
+                    SymbolizedHeap.NewSymbols(
+                        binaryKey: key, symbolizer: symbolizer(for: candidate).rawValue, fileName: candidate.fileName,
+                        symbols: symbols))
+                known[key, default: [:]].merge(symbols) { old, _ in old }
+            }
+            for (pc, vaddr) in pairs { named.frames[pc] = known[key]?[vaddr] }
+        }
+        // Outside every file mapping: JIT code in an anonymous executable mapping, or no mapping at all. Each
+        // address stays its own frame, as jeprof keeps them apart; one "[unmapped]" frame would merge stacks.
+        let anonymous = work.dump.mappings.filter { $0.path.isEmpty && $0.isExecutable }.sorted { $0.start < $1.start }
+        for pc in work.unmapped {
+            let kind = Symbolizer.find(pc, in: anonymous) != nil ? "[anon:jit]" : "[unmapped]"
+            named.frames[pc] = [SymbolizedFrame(name: kind + "+0x" + String(pc, radix: 16))]
+        }
+        return named
+    }
+
+    /// The addresses of each local binary (by cache key, sorted), as ELF virtual addresses; addresses of a
+    /// mapping without a local file, or outside the file's segments, are named `module+0xOFFSET` at once.
+    private func binaryWork(_ work: SymbolizeWork, named: inout NamedAddresses) -> [(key: String, value: BinaryWork)] {
+        var byBinary: [String: BinaryWork] = [:]
+        for (index, pcs) in work.perMapping {
+            let mapping = work.sorted[index]
             let fileName = (mapping.path as NSString).lastPathComponent
-            guard let candidate = resolved[mapping.path] ?? nil else {
+            guard let candidate = work.resolved[mapping.path] ?? nil else {
                 for pc in pcs {
-                    frames[pc] = [SymbolizedFrame(name: "\(fileName)+0x" + String(pc - mapping.start + mapping.offset, radix: 16))]
+                    named.frames[pc] = [SymbolizedFrame(name: "\(fileName)+0x" + String(pc - mapping.start + mapping.offset, radix: 16))]
                 }
                 continue
             }
             for pc in pcs {
                 let offset = pc - mapping.start + mapping.offset
                 if mapping.addressesAreVirtual {
-                    byBinary[candidate.key, default: (candidate, [])].1.append((pc, offset))
+                    byBinary[candidate.key, default: (candidate, [])].pairs.append((pc, offset))
                 } else if let vaddr = candidate.elf.virtualAddress(forFileOffset: offset) {
-                    byBinary[candidate.key, default: (candidate, [])].1.append((pc, vaddr))
+                    byBinary[candidate.key, default: (candidate, [])].pairs.append((pc, vaddr))
                 } else {
-                    frames[pc] = [SymbolizedFrame(name: "\(fileName)+0x" + String(offset, radix: 16))]
-                    fresh.insert(pc)
+                    named.frames[pc] = [SymbolizedFrame(name: "\(fileName)+0x" + String(offset, radix: 16))]
+                    named.fresh.insert(pc)
                 }
             }
         }
-        let work = byBinary.sorted(by: { $0.key < $1.key })
-        var known: [String: [UInt64: [SymbolizedFrame]]] = [:]
-        var missing: [(binary: String, addresses: [UInt64])] = []
-        for (key, (candidate, pairs)) in work {
-            known[key] = (try cache?.cachedSymbols(binaryKey: key, symbolizer: symbolizer(for: candidate))) ?? [:]
-            let absent = Array(Set(pairs.map(\.vaddr)).filter { known[key]?[$0] == nil }).sorted()
-            if !absent.isEmpty { missing.append((candidate.path, absent)) }
-            for pair in pairs where known[key]?[pair.vaddr] == nil { fresh.insert(pair.pc) }
-        }
-        clock.lap("cache")
-        // One llvm-symbolizer process for the missing addresses of every binary with DWARF.
-        var found: [String: [UInt64: [SymbolizedFrame]]] = [:]
+        return byBinary.sorted(by: { $0.key < $1.key })
+    }
+
+    /// One llvm-symbolizer process for the missing addresses of every binary with DWARF; on failure a warning,
+    /// and the ELF symbol names serve.
+    private func runLLVM(
+        _ byBinary: [(key: String, value: BinaryWork)], missing: [(binary: String, addresses: [UInt64])],
+        source: String, warnings: inout [String]
+    ) -> [String: [UInt64: [SymbolizedFrame]]] {
         let forLLVM: [(binary: String, addresses: [UInt64])] = missing.compactMap { request in
-            guard let candidate = work.first(where: { $0.value.0.path == request.binary })?.value.0,
-                symbolizer(for: candidate) == "llvm-symbolizer", let dwarf = dwarfPath(for: candidate)
+            guard let candidate = byBinary.first(where: { $0.value.candidate.path == request.binary })?.value.candidate,
+                symbolizer(for: candidate) == .llvmSymbolizer, let dwarf = dwarfPath(for: candidate)
             else { return nil }
             return (dwarf, request.addresses)
         }
-        if let llvm, !forLLVM.isEmpty {
-            do {
-                found = try llvm.symbolize(forLLVM, using: prestarted)
-            } catch {
-                let names = forLLVM.map { ($0.binary as NSString).lastPathComponent }.joined(separator: ", ")
-                warnings.append("\(source): \(error.localizedDescription); using ELF symbol names for \(names)")
-            }
+        guard let llvm, !forLLVM.isEmpty else { return [:] }
+        do {
+            return try llvm.symbolize(forLLVM, using: prestarted)
+        } catch {
+            let names = forLLVM.map { ($0.binary as NSString).lastPathComponent }.joined(separator: ", ")
+            warnings.append("\(source): \(error.localizedDescription); using ELF symbol names for \(names)")
+            return [:]
         }
-        clock.lap("llvm")
-        for (key, (candidate, pairs)) in work {
-            guard let request = missing.first(where: { $0.binary == candidate.path }) else {
-                for (pc, vaddr) in pairs { frames[pc] = known[key]?[vaddr] }
-                continue
-            }
-            var symbols = dwarfPath(for: candidate).flatMap { found[$0] } ?? [:]
-            let companion = request.addresses.contains { symbols[$0] == nil } ? debugFile(for: candidate)?.elf : nil
-            for vaddr in request.addresses where symbols[vaddr] == nil {
-                let symbol = (companion?.symbolName(at: vaddr) ?? candidate.elf.symbolName(at: vaddr)).map(FrameName.fromSymbol)
-                symbols[vaddr] = [SymbolizedFrame(name: symbol ?? "\(candidate.fileName)+0x" + String(vaddr, radix: 16))]
-            }
-            newSymbols.append(
-                SymbolizedHeap.NewSymbols(
-                    binaryKey: key, symbolizer: symbolizer(for: candidate), fileName: candidate.fileName, symbols: symbols))
-            known[key, default: [:]].merge(symbols) { old, _ in old }
-            for (pc, vaddr) in pairs { frames[pc] = known[key]?[vaddr] }
-        }
-        // Outside every file mapping: JIT code in an anonymous executable mapping, or no mapping at all. Each
-        // address stays its own frame, as jeprof keeps them apart; one "[unmapped]" frame would merge stacks.
-        let anonymous = dump.mappings.filter { $0.path.isEmpty && $0.isExecutable }.sorted { $0.start < $1.start }
-        for pc in unmapped {
-            let kind = Symbolizer.find(pc, in: anonymous) != nil ? "[anon:jit]" : "[unmapped]"
-            frames[pc] = [SymbolizedFrame(name: kind + "+0x" + String(pc, radix: 16))]
-        }
-        // Which module each address stayed unnamed in, for one warning per module.
-        var unnamedModule: [UInt64: String] = [:]
-        for (index, modulePCs) in perMapping {
-            guard !sorted[index].path.hasPrefix("[") else { continue }  // [vdso], [vsyscall]: no file to name them
-            let prefix = (sorted[index].path as NSString).lastPathComponent + "+0x"
-            let cached = (resolved[sorted[index].path] ?? nil) != nil
-            for pc in modulePCs where frames[pc]?.count == 1 && frames[pc]?[0].name.hasPrefix(prefix) == true
-                && (!cached || fresh.contains(pc))
-            {
-                unnamedModule[pc] = sorted[index].path
-            }
-        }
+    }
 
-        clock.lap("names")
-        // 4. One table of distinct frames; each address becomes indices into it, each stack a list of them.
+    /// The symbols of a binary's missing addresses: llvm-symbolizer's where it named them, else the ELF symbol
+    /// tables' (of the separate debug file first), else `file+0xADDRESS`.
+    private func elfNames(
+        _ candidate: BinaryCandidate, addresses: [UInt64], found: [String: [UInt64: [SymbolizedFrame]]]
+    ) -> [UInt64: [SymbolizedFrame]] {
+        var symbols = dwarfPath(for: candidate).flatMap { found[$0] } ?? [:]
+        let companion = addresses.contains { symbols[$0] == nil } ? debugFile(for: candidate)?.elf : nil
+        for vaddr in addresses where symbols[vaddr] == nil {
+            let symbol = (companion?.symbolName(at: vaddr) ?? candidate.elf.symbolName(at: vaddr)).map(FrameName.fromSymbol)
+            symbols[vaddr] = [SymbolizedFrame(name: symbol ?? "\(candidate.fileName)+0x" + String(vaddr, radix: 16))]
+        }
+        return symbols
+    }
+
+    // MARK: - 4. Stacks
+
+    /// One table of distinct frames; each address becomes indices into it, each stack a run of them, root first,
+    /// with one warning per module whose frames stayed unnamed above the allocator.
+    func assemble(
+        _ work: SymbolizeWork, frames: [UInt64: [SymbolizedFrame]], fresh: Set<UInt64>
+    ) -> ([SymbolizedFrame], [Int32], [SymbolizedHeap.Stack], [(module: String, warning: String)]) {
         var table: [SymbolizedFrame] = []
         var tableIndex: [SymbolizedFrame: Int32] = [:]
         func index(_ frame: SymbolizedFrame) -> Int32 {
@@ -318,50 +408,92 @@ public struct Symbolizer {
             return position
         }
         // Inline chains are stored outermost first, as the stack is root first.
-        let pcFrames: [[Int32]] = pcs.map { pc in
+        let pcFrames: [[Int32]] = work.pcs.map { pc in
             (frames[pc] ?? [SymbolizedFrame(name: "[unmapped]+0x" + String(pc, radix: 16))]).map(index)
         }
-        let modules = Array(Set(unnamedModule.values)).sorted()
-        let moduleIndex = Dictionary(uniqueKeysWithValues: modules.enumerated().map { ($1, $0) })
-        let pcModule: [Int] = pcs.map { pc in unnamedModule[pc].flatMap { moduleIndex[$0] } ?? -1 }
-        var unnamedBytes = [Double](repeating: 0, count: modules.count)
-        var unnamedPCs = [Set<Int>](repeating: [], count: modules.count)
+        var unnamed = UnnamedFrames(work, frames: frames, fresh: fresh)
         // Only needed when some module stayed unnamed (rarely): the common case pays nothing.
-        let isAllocator: [Bool] = modules.isEmpty ? [] : table.map { plumbing.level(of: $0.name) == .allocator }
+        let isAllocator: [Bool] = unnamed.modules.isEmpty ? [] : table.map { plumbing.level(of: $0.name) == .allocator }
         var stacks: [SymbolizedHeap.Stack] = []
-        stacks.reserveCapacity(dump.stacks.count)
+        stacks.reserveCapacity(work.dump.stacks.count)
         var frameIndices: [Int32] = []
-        frameIndices.reserveCapacity(stackPCs.count + stackPCs.count / 8)
-        for (number, stack) in dump.stacks.enumerated() {
+        frameIndices.reserveCapacity(work.stackPCs.count + work.stackPCs.count / 8)
+        for (number, stack) in work.dump.stacks.enumerated() {
             let start = frameIndices.count
-            var counted = Set<Int>()
-            var insideAllocator = false
-            for position in stride(from: stackStarts[number + 1] - 1, through: stackStarts[number], by: -1) {
-                let pc = Int(stackPCs[position])
+            unnamed.startStack()
+            for position in stride(from: work.stackStarts[number + 1] - 1, through: work.stackStarts[number], by: -1) {
+                let pc = Int(work.stackPCs[position])
                 let chain = pcFrames[pc]
                 if chain.count == 1 { frameIndices.append(chain[0]) } else { frameIndices.append(contentsOf: chain) }
-                // Unnamed frames above the allocator (root side) are stored; a stack's bytes count once per module.
-                guard !modules.isEmpty else { continue }
-                insideAllocator = insideAllocator || chain.contains { isAllocator[Int($0)] }
-                let module = pcModule[pc]
-                guard module >= 0, !insideAllocator else { continue }
-                unnamedPCs[module].insert(pc)
-                if counted.insert(module).inserted { unnamedBytes[module] += stack.values.inuseBytes }
+                guard !unnamed.modules.isEmpty else { continue }
+                unnamed.count(pc: pc, insideAllocator: chain.contains { isAllocator[Int($0)] }, bytes: stack.values.inuseBytes)
             }
             stacks.append(SymbolizedHeap.Stack(range: start..<frameIndices.count, values: stack.values))
         }
-        clock.lap("stacks")
-        var unnamedModules: [(module: String, warning: String)] = []
-        for (m, module) in modules.enumerated() where !unnamedPCs[m].isEmpty {
-            unnamedModules.append(
-                (module, "\(source): " + unnamedWarning(
-                    module: module, candidate: resolved[module] ?? nil, isMain: module == mainPath, addresses: unnamedPCs[m].count,
-                    bytes: unnamedBytes[m])))
-        }
-        return SymbolizedHeap(
-            frames: table, frameIndices: frameIndices, stacks: stacks, mappings: uses, newSymbols: newSymbols, warnings: warnings,
-            unnamedModules: unnamedModules)
+        return (table, frameIndices, stacks, unnamed.warnings(work, symbolizer: self))
     }
+
+    /// The modules whose addresses stayed unnamed, and how many addresses and bytes of stacks each hides.
+    struct UnnamedFrames {
+        var modules: [String]
+        /// The module of each address (index into `modules`), -1 for none.
+        private var pcModule: [Int]
+        private var bytes: [Double]
+        private var pcs: [Set<Int>]
+        private var counted = Set<Int>()
+        private var insideAllocator = false
+
+        /// Which module each address stayed unnamed in: named now (or without a local file) and still
+        /// `module+0x...`.
+        init(_ work: SymbolizeWork, frames: [UInt64: [SymbolizedFrame]], fresh: Set<UInt64>) {
+            var unnamedModule: [UInt64: String] = [:]
+            for (index, modulePCs) in work.perMapping {
+                guard !work.sorted[index].path.hasPrefix("[") else { continue }  // [vdso], [vsyscall]: no file to name them
+                let prefix = (work.sorted[index].path as NSString).lastPathComponent + "+0x"
+                let cached = (work.resolved[work.sorted[index].path] ?? nil) != nil
+                for pc in modulePCs where frames[pc]?.count == 1 && frames[pc]?[0].name.hasPrefix(prefix) == true
+                    && (!cached || fresh.contains(pc))
+                {
+                    unnamedModule[pc] = work.sorted[index].path
+                }
+            }
+            modules = Array(Set(unnamedModule.values)).sorted()
+            let moduleIndex = Dictionary(uniqueKeysWithValues: modules.enumerated().map { ($1, $0) })
+            pcModule = work.pcs.map { pc in unnamedModule[pc].flatMap { moduleIndex[$0] } ?? -1 }
+            bytes = [Double](repeating: 0, count: modules.count)
+            pcs = [Set<Int>](repeating: [], count: modules.count)
+        }
+
+        mutating func startStack() {
+            counted.removeAll(keepingCapacity: true)
+            insideAllocator = false
+        }
+
+        /// Counts an address of a stack, root first. Unnamed frames above the allocator (root side) are stored;
+        /// a stack's bytes count once per module.
+        mutating func count(pc: Int, insideAllocator allocatorFrame: Bool, bytes stackBytes: Double) {
+            insideAllocator = insideAllocator || allocatorFrame
+            let module = pcModule[pc]
+            guard module >= 0, !insideAllocator else { return }
+            pcs[module].insert(pc)
+            if counted.insert(module).inserted { bytes[module] += stackBytes }
+        }
+
+        func warnings(_ work: SymbolizeWork, symbolizer: Symbolizer) -> [(module: String, warning: String)] {
+            modules.enumerated().compactMap { m, module in
+                guard !pcs[m].isEmpty else { return nil }
+                return (
+                    module,
+                    "\(work.source): "
+                        + symbolizer.unnamedWarning(
+                            module: module, candidate: work.resolved[module] ?? nil, isMain: module == work.mainPath,
+                            addresses: pcs[m].count, bytes: bytes[m])
+                )
+            }
+        }
+    }
+
+    // MARK: - Warnings and files
 
     /// The one warning for a module whose frames stayed unnamed: how much memory it hides, its build-id, where
     /// names were looked for, and what would name them.
@@ -393,6 +525,12 @@ public struct Symbolizer {
             + searched.joined(separator: ", ") + ". To name them: " + advice
     }
 
+    /// Fewer checked return addresses than this say nothing about a binary's build.
+    static let fewestCallChecks = 8
+    /// The share of checked return addresses that may follow no call instruction (a few are tail calls, PLT
+    /// stubs or hand-written code) before the binary counts as another build.
+    static let mostMissedCalls = 0.2
+
     /// Why `candidate` is not the binary that was mapped, or nil when it fits: a binary whose code has no call
     /// instruction before the dump's return addresses, or whose executable segment does not fit the mapping, is
     /// from another build.
@@ -407,7 +545,7 @@ public struct Symbolizer {
             return candidate.elf.fileOffset(forVirtualAddress: offset).flatMap { candidate.elf.followsCall(returnOffset: $0) }
         }
         let misses = checks.filter { !$0 }.count
-        if checks.count >= 8, Double(misses) > 0.2 * Double(checks.count) {
+        if checks.count >= Symbolizer.fewestCallChecks, Double(misses) > Symbolizer.mostMissedCalls * Double(checks.count) {
             return "\(misses) of \(checks.count) return addresses follow no call instruction"
         }
         // A pprof mapping with virtual addresses has no run-time extent to compare.
@@ -434,7 +572,7 @@ public struct Symbolizer {
         if let match = binaries.first(where: { $0.fileName == name }) {
             claimed.insert(match.path)
             var alternate: BinaryCandidate? = nil
-            if useMappedFiles, !path.hasPrefix("["), FileManager.default.isReadableFile(atPath: path),
+            if !path.hasPrefix("["), FileManager.default.isReadableFile(atPath: path),
                 let local = try? BinaryCandidate(path: path), local.elf.buildID != match.elf.buildID
             {
                 alternate = local
@@ -442,7 +580,7 @@ public struct Symbolizer {
             return (match, alternate, nil)
         }
         var local: BinaryCandidate? = nil
-        if useMappedFiles, !path.hasPrefix("["), FileManager.default.isReadableFile(atPath: path) {
+        if !path.hasPrefix("["), FileManager.default.isReadableFile(atPath: path) {
             local = try? BinaryCandidate(path: path)
         }
         if let id = local?.elf.buildID, let match = binaries.first(where: { $0.elf.buildID == id }) {
@@ -460,14 +598,9 @@ public struct Symbolizer {
         return (local, nil, nil)
     }
 
+    /// The mapping (index into `sorted`, ordered by start) that contains `pc`.
     static func find(_ pc: UInt64, in sorted: [MemoryMapping]) -> Int? {
-        var low = 0
-        var high = sorted.count
-        while low < high {
-            let mid = (low + high) / 2
-            if sorted[mid].start <= pc { low = mid + 1 } else { high = mid }
-        }
-        let index = low - 1
-        return index >= 0 && sorted[index].contains(pc) ? index : nil
+        guard let index = sorted.lastIndex(atMost: pc, by: \.start) else { return nil }
+        return sorted[index].contains(pc) ? index : nil
     }
 }
