@@ -62,9 +62,8 @@ public struct IngestPipeline {
         public var outcome: IngestOutcome
         public var warnings: [String]
         public var seconds: Double
-        public var format: String
-        /// `heap` or `tasks`.
-        public var kind: String
+        public var format: SnapshotFormat
+        public var kind: SnapshotKind { format.kind }
         /// The run, time and order the snapshot was given.
         public var placement: SnapshotPlacement
     }
@@ -98,8 +97,8 @@ public struct IngestPipeline {
             let placement = SnapshotPlacement.of(path: path, options: options)
             if let existing = try ingestor.existingSnapshot(digest: parsed.digest, build: options.build, placement: placement) {
                 return Report(
-                    outcome: .skipped(existingSnapshotID: existing), warnings: [], seconds: 0, format: parsed.dump.format.rawValue,
-                    kind: "heap", placement: placement)
+                    outcome: .skipped(existingSnapshotID: existing), warnings: [], seconds: 0,
+                    format: .heap(parsed.dump.format), placement: placement)
             }
             var symbolizer = Symbolizer(binaries: binaries, llvm: llvm)
             symbolizer.debugFiles = debugFiles
@@ -116,7 +115,7 @@ public struct IngestPipeline {
                 outcome: outcome,
                 warnings: symbolized.warnings + symbolized.unnamedModules.filter { warnedModules.first($0.module) }.map(\.warning),
                 seconds: Date().timeIntervalSince(started),
-                format: parsed.dump.format.rawValue, kind: "heap", placement: placement)
+                format: .heap(parsed.dump.format), placement: placement)
         case .console:
             progress?("\(path): reading the console stream")
             let parsed = try TokioConsoleParser().parse(input: input)
@@ -160,7 +159,7 @@ public struct IngestPipeline {
             let placement = SnapshotPlacement.of(path: path, options: options)
             if let existing = try ingestor.existingSnapshot(digest: parsed.digest, build: options.build, placement: placement) {
                 return Report(
-                    outcome: .skipped(existingSnapshotID: existing), warnings: [], seconds: 0, format: "pprof", kind: "heap",
+                    outcome: .skipped(existingSnapshotID: existing), warnings: [], seconds: 0, format: .heap(.pprof),
                     placement: placement)
             }
             var symbolized: SymbolizedHeap
@@ -180,7 +179,7 @@ public struct IngestPipeline {
             let outcome = try ingestor.store(result, symbolized: symbolized, path: path, options: options)
             return Report(
                 outcome: outcome, warnings: symbolized.warnings + unnamed, seconds: Date().timeIntervalSince(started),
-                format: "pprof", kind: "heap", placement: placement)
+                format: .heap(.pprof), placement: placement)
         }
     }
 
@@ -195,8 +194,39 @@ public struct IngestPipeline {
         let outcome = try ingestor.store(snapshot, digest: digest, byteCount: byteCount, path: path, options: options)
         return Report(
             outcome: outcome, warnings: snapshot.warnings.map { "\(path): \($0)" }, seconds: Date().timeIntervalSince(started),
-            format: snapshot.format.rawValue, kind: "tasks",
+            format: .tasks(snapshot.format),
             placement: ingestor.placement(of: snapshot, path: path, options: options))
+    }
+}
+
+/// The format of an ingested file, by the kind of snapshot it made.
+public enum SnapshotFormat: Sendable, Equatable {
+    case heap(HeapDump.Format)
+    case tasks(TaskSnapshot.Format)
+
+    public var kind: SnapshotKind {
+        switch self {
+        case .heap: return .heap
+        case .tasks: return .tasks
+        }
+    }
+
+    /// The name the store's `snapshot.format` column holds.
+    public var name: String {
+        switch self {
+        case .heap(let format): return format.rawValue
+        case .tasks(let format): return format.rawValue
+        }
+    }
+
+    /// What a stored snapshot holds, for the line `ingest` prints: "120 stacks, 3.2 MiB in use", or
+    /// "7 await stacks, 9 live tasks" (task dumps group by await stack, the other task formats by location).
+    public func summary(stacks: Int, total: Double) -> String {
+        switch self {
+        case .heap: return "\(stacks) stacks, \(ByteCount.human(total)) in use"
+        case .tasks(let format):
+            return "\(stacks) \(format == .taskDump ? "await stacks" : "locations"), \(Int64(total)) live tasks"
+        }
     }
 }
 

@@ -51,8 +51,7 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .customLong("max-growth-pct"), help: ArgumentHelp("Smallest growth that fails, in percent of the stack's previous level.", valueName: "percent"))
     var maxGrowthPercent: Double = 5
 
-    @Option(name: .long, help: ArgumentHelp("Snapshot kind.", valueName: "heap|tasks"))
-    var kind: String = "heap"
+    @OptionGroup var kind: KindOption
 
     @Option(name: .long, help: ArgumentHelp("The number judged (default: inuse_space for heap, live_tasks for tasks).", valueName: "metric"))
     var metric: Metric?
@@ -84,8 +83,8 @@ struct CheckCommand: ParsableCommand {
         for accept in accepts where !accept.hasPrefix("leaf:") && Int64(accept) == nil {
             throw ValidationError("--accept '\(accept)' must be a stack id or leaf:NAME")
         }
-        if kind != "heap" && kind != "tasks" { throw ValidationError("--kind must be heap or tasks") }
-        for label in labels where !label.contains("=") { throw ValidationError("--label '\(label)' must be key=value") }
+        try validateKeyValues(labels, option: "--label")
+        try kind.validate(metric: metric)
     }
 
     /// `65536`, `64KiB`, `64K`, `2MiB`, `1.5GB` (binary multiples).
@@ -121,7 +120,7 @@ struct CheckCommand: ParsableCommand {
             options.build = build
             options.baseline = baseline
             options.lastBuilds = last
-            let chosen = metric ?? Metric.standard(kind: kind)
+            let chosen = metric ?? Metric.standard(kind: kind.value)
             options.maxGrowth = maxGrowth.flatMap(CheckCommand.parseAmount) ?? (chosen.isBytes ? 65536 : 1)
             options.maxGrowthPercent = maxGrowthPercent
             options.accepted = accepts.map { text in
@@ -130,8 +129,8 @@ struct CheckCommand: ParsableCommand {
             }
             if let acceptFile { options.accepted += try Acceptance.read(path: acceptFile) }
             var filter = SeriesFilter()
-            filter.kind = kind
-            filter.metric = metric ?? Metric.standard(kind: kind)
+            filter.kind = kind.value
+            filter.metric = chosen
             filter.run = runName
             filter.labels = labels
             let check = GrowthCheck(filter: filter, options: options)
@@ -152,7 +151,7 @@ struct CheckCommand: ParsableCommand {
         switch format {
         case .text: StandardStreams.write(CheckSummary.text(report))
         case .markdown: StandardStreams.write(CheckSummary.markdown(report))
-        case .json: StandardStreams.write(CheckCommand.json(report) + "\n")
+        case .json: StandardStreams.write(CheckSummary.json(report) + "\n")
         }
         if let summary {
             // The summary is part of the gate: a summary that cannot be written is "could not decide" (2).
@@ -170,34 +169,5 @@ struct CheckCommand: ParsableCommand {
         case .fail: throw ExitCode(1)
         case .undecided: throw ExitCode(2)
         }
-    }
-
-    static func json(_ report: CheckReport) -> String {
-        func finding(_ f: CheckFinding) -> String {
-            "{\"stack_id\":\(f.row.key),\"leaf\":\(jsonString(f.row.leaf)),\"stack\":\(jsonString(f.row.stack)),"
-                + "\"previous\":\(RowWriter.number(f.previous)),\"current\":\(RowWriter.number(f.current)),"
-                + "\"growth\":\(RowWriter.number(f.growth)),\"p_value\":\(f.pValue),"
-                + "\"accepted\":\(f.acceptance.map { jsonString($0.reason) } ?? "null")}"
-        }
-        let verdict: String
-        var reason = "null"
-        switch report.verdict {
-        case .pass: verdict = "pass"
-        case .fail: verdict = "fail"
-        case .undecided(let why):
-            verdict = "undecided"
-            reason = jsonString(why)
-        }
-        return "{\"verdict\":\"\(verdict)\",\"reason\":\(reason),\"build\":\(jsonString(report.target)),"
-            + "\"history\":[\(report.history.map(jsonString).joined(separator: ","))],"
-            + "\"failures\":[\(report.failures.map(finding).joined(separator: ","))],"
-            + "\"accepted\":[\(report.accepted.map(finding).joined(separator: ","))],"
-            + "\"earlier\":[\(report.earlier.map { "{\"stack_id\":\($0.key),\"leaf\":\(jsonString($0.leaf)),\"regressed_at\":\(jsonString($0.regressedAt ?? ""))}" }.joined(separator: ","))]}"
-    }
-
-    static func jsonString(_ text: String) -> String {
-        let data = try? JSONSerialization.data(withJSONObject: [text], options: [.fragmentsAllowed])
-        let array = data.map { String(decoding: $0, as: UTF8.self) } ?? "[\"\"]"
-        return String(array.dropFirst().dropLast())
     }
 }

@@ -85,10 +85,8 @@ struct IngestCommand: ParsableCommand {
                 "--at '\(at)' is not a valid RFC 3339 time: expected e.g. 2026-01-02T00:10:00Z, a real calendar date, "
                     + "hours 00-23, minutes and seconds 00-59, an offset within ±23:59, a year 0001-9999")
         }
-        for label in labels {
-            guard let equals = label.firstIndex(of: "="), equals != label.startIndex else {
-                throw ValidationError("--label '\(label)' must be key=value")
-            }
+        for label in labels where KeyValue(label)?.key.isEmpty ?? true {
+            throw ValidationError("--label '\(label)' must be key=value")
         }
         if let runName, runName.isEmpty { throw ValidationError("--run must not be empty") }
         for directory in debugDirectories {
@@ -138,10 +136,7 @@ struct IngestCommand: ParsableCommand {
         }
         let options = IngestOptions(
             build: build, run: runName, takenAt: at.flatMap(Timestamp.parse),
-            labels: labels.map { label in
-                let equals = label.firstIndex(of: "=")!
-                return (String(label[..<equals]), String(label[label.index(after: equals)...]))
-            })
+            labels: labels.compactMap(KeyValue.init).map { ($0.key, $0.value) })
         var failures = 0
         var ownRuns = 0
         for (index, file) in files.enumerated() {
@@ -150,7 +145,7 @@ struct IngestCommand: ParsableCommand {
                 let report = try pipeline.ingest(path: file, format: format, options: options)
                 if pipeline.progress != nil { StandardStreams.writeErrorRaw("\r\u{1B}[K") }
                 for warning in report.warnings { printError("profhist: warning: \(warning)") }
-                if report.kind == "heap" && report.placement.runIsTheFile {
+                if report.kind == .heap && report.placement.runIsTheFile {
                     ownRuns += 1
                     if ownRuns == 1 { printError(Self.ownRunNotice(file: file, run: report.placement.run)) }
                 }
@@ -164,11 +159,9 @@ struct IngestCommand: ParsableCommand {
                 guard !quiet else { continue }
                 switch report.outcome {
                 case .stored(let id, let stacks, let total):
-                    let summary = report.kind == "heap"
-                        ? "\(stacks) stacks, \(ByteCount.human(total)) in use"
-                        : "\(stacks) \(report.format == "tokio_task_dump" ? "await stacks" : "locations"), \(Int64(total)) live tasks"
+                    let summary = report.format.summary(stacks: stacks, total: total)
                     printError(
-                        "\(prefix)\(file): stored as snapshot \(id) (build \(build), \(report.format)): \(summary), "
+                        "\(prefix)\(file): stored as snapshot \(id) (build \(build), \(report.format.name)): \(summary), "
                             + "\(String(format: "%.2f", report.seconds)) s")
                 case .skipped:
                     break

@@ -15,11 +15,12 @@ struct SnapshotsCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if let kind, kind != "heap" && kind != "tasks" { throw ValidationError("--kind must be heap or tasks, not '\(kind)'") }
+        if let kind { _ = try KindOption.parse(kind) }
     }
 
     func run() throws {
         try reportingErrors {
+            let kind = try kind.map(KindOption.parse)
             try Reports.snapshots(try store.openForReading(), kind: kind, build: build, format: output.format, headers: output.headers)
         }
     }
@@ -37,11 +38,12 @@ struct BuildsCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if let kind, kind != "heap" && kind != "tasks" { throw ValidationError("--kind must be heap or tasks") }
+        if let kind { _ = try KindOption.parse(kind) }
     }
 
     func run() throws {
         try reportingErrors {
+            let kind = try kind.map(KindOption.parse)
             try Reports.builds(try store.openForReading(), kind: kind, format: output.format, headers: output.headers)
         }
     }
@@ -188,9 +190,7 @@ struct QueryCommand: ParsableCommand {
 
     func validate() throws {
         if !list && name == nil { throw ValidationError("give a query name, or --list") }
-        for parameter in parameters where !parameter.contains("=") {
-            throw ValidationError("--param '\(parameter)' must be key=value")
-        }
+        try validateKeyValues(parameters, option: "--param")
     }
 
     func run() throws {
@@ -202,10 +202,7 @@ struct QueryCommand: ParsableCommand {
                 return
             }
             var bound: [String: String] = [:]
-            for parameter in parameters {
-                let equals = parameter.firstIndex(of: "=")!
-                bound[String(parameter[..<equals])] = String(parameter[parameter.index(after: equals)...])
-            }
+            for parameter in parameters.compactMap(KeyValue.init) { bound[parameter.key] = parameter.value }
             try Reports.runNamedQuery(try store.openForReading(), name: name ?? "", textParameters: bound, format: output.format, headers: output.headers)
         }
     }

@@ -34,6 +34,39 @@ struct StoreOptions: ParsableArguments {
 
 extension OutputFormat: ExpressibleByArgument {}
 
+/// `--kind`, shared by every command that ranks or exports a series (`top`, `diff`, `export`, `report`, `check`).
+struct KindOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Snapshot kind.", valueName: "heap|tasks"))
+    var kind: String = "heap"
+
+    func validate() throws { _ = try KindOption.parse(kind) }
+
+    /// The kind (validated).
+    var value: SnapshotKind { SnapshotKind(rawValue: kind) ?? .heap }
+
+    /// The one parser of `--kind` values, for this group and the commands that list (`snapshots`, `builds`).
+    static func parse(_ text: String) throws -> SnapshotKind {
+        guard let kind = SnapshotKind(rawValue: text) else {
+            throw ValidationError("--kind must be heap or tasks, not '\(text)'")
+        }
+        return kind
+    }
+
+    /// A metric of another kind is a usage error that says which `--kind` it needs.
+    func validate(metric: Metric?) throws {
+        if let metric, metric.kind != value {
+            throw ValidationError("--metric \(metric.rawValue) is a \(metric.kind) metric; add --kind \(metric.kind)")
+        }
+    }
+}
+
+/// Checks `key=value` options (`--label`, `--param`): each must have an `=`.
+func validateKeyValues(_ texts: [String], option: String) throws {
+    for text in texts where KeyValue(text) == nil {
+        throw ValidationError("\(option) '\(text)' must be key=value")
+    }
+}
+
 /// `--format` and `--no-headers`, shared by every command that prints rows.
 struct OutputOptions: ParsableArguments {
     /// How rows are printed.

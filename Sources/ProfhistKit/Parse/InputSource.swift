@@ -15,6 +15,8 @@ import Foundation
 /// by the rest: nothing is read twice, so a pipe is consumed exactly once. Gzip-compressed input (magic `1f 8b`)
 /// is decompressed on the way, so detection, parsing and the digest all see the uncompressed bytes.
 public final class InputSource {
+    /// Bytes read from a file or pipe at a time (64 KiB: a pipe's capacity on Linux, and few system calls).
+    static let chunkSize = 1 << 16
     /// The name for messages: the path as given (`-` for standard input).
     public let path: String
     private var fd: Int32
@@ -110,7 +112,7 @@ public final class InputSource {
     /// - Throws: `InputError` on a read error, damaged gzip data or an input over `limit`.
     public func readAll(limit: Int) throws -> Data {
         var data = Data()
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var chunk = [UInt8](repeating: 0, count: InputSource.chunkSize)
         while true {
             let n = try chunk.withUnsafeMutableBytes { try read(into: $0) }
             if n == 0 { return data }

@@ -19,6 +19,9 @@ public struct ChangePointDetector: Sendable {
     /// has variance about m·R (the number of samples is Poisson with mean m/R, each worth R), so its relative
     /// error is 1/√(samples). A side's variance is never taken below it.
     public var samplingInterval: Double = 0
+    /// The smallest sampling interval the count test of a new stack trusts: below it (a KiB) values are close to
+    /// exact, no longer counts of samples.
+    static let smallestSamplingInterval: Double = 1024
     /// The typical dispersion of the stacks of a ranking (their median), for the count test of a new stack.
     public var sharedDispersion: Double?
     /// At most this many change points per series.
@@ -115,7 +118,7 @@ public struct ChangePointDetector: Sendable {
         // the total. Take the better of the two tests, corrected for taking two. Stacks that existed before are
         // judged by Welch alone (run-to-run variation beyond sampling makes the count test overconfident).
         var p = shift.p
-        if samplingInterval >= 1024, before.count >= 1, after.count >= 1, before.sum == 0, before.sumOfSquares == 0 {
+        if samplingInterval >= ChangePointDetector.smallestSamplingInterval, before.count >= 1, after.count >= 1, before.sum == 0, before.sumOfSquares == 0 {
             // Quasi-Poisson: runs that differ more than sampling explains count as fewer independent samples, by
             // the ratio of observed to expected variance; a new stack has too few runs to estimate it, so the
             // median over the stacks of the series is used when known.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The statistics behind `top`, `diff` and `check`, as plain functions so the SQL aggregates and the ranking
-/// share one implementation. See `reference/regression-stats.md`.
+/// share one implementation. The README's "top" section says how `top` uses them.
 ///
 /// Written by hand: no package on this platform provides Student's t distribution (swift-numerics has the
 /// gamma function but not the incomplete beta function that the t CDF needs).
@@ -270,14 +270,16 @@ public enum Statistics {
         return s
     }
 
+    /// The most points `trendOnsetPruned` takes: beyond this, Σx² over 0..<n no longer sums exactly in a Double.
+    static let exactSumLimit = 100_000
+
     /// Where a rise (or fall) that continues to the end began: the k minimising the squared error of "flat
     /// before k, a straight line from k on" over the point means (k = 0: a line over the whole series).
     /// - Returns: k and the baseline (mean before k; the line's start for k = 0).
     public static func trendOnset(_ y: [Double]) -> (index: Int, baseline: Double) {
         let n = y.count
         guard n >= 3 else { return (0, y.first ?? 0) }
-        // Beyond this, Σx² over 0..<n no longer sums exactly in a Double (see trendOnsetPruned).
-        guard n <= 100_000 else { return trendOnsetByDefinition(y) }
+        guard n <= exactSumLimit else { return trendOnsetByDefinition(y) }
         return trendOnsetPruned(y)
     }
 

@@ -102,7 +102,7 @@ struct ProfileBuilder {
             profile.sampleType.append(type)
         }
         profile.defaultSampleType = profile.sampleType.first?.type ?? 0
-        if metrics.first?.kind == "heap" {
+        if metrics.first?.kind == .heap {
             var period = Perftools_Profiles_ValueType()
             period.type = intern("space")
             period.unit = intern("bytes")

@@ -117,7 +117,7 @@ public enum Reports {
     // MARK: - Commands
 
     /// `snapshots`: one row per snapshot.
-    public static func snapshots(_ store: Store, kind: String?, build: String?, format: OutputFormat, headers: Bool = true, sink: ((String) -> Void)? = nil) throws {
+    public static func snapshots(_ store: Store, kind: SnapshotKind?, build: String?, format: OutputFormat, headers: Bool = true, sink: ((String) -> Void)? = nil) throws {
         try runQuery(
             store, named: "list_snapshots", parameters: ["kind": kind, "build": build], format: format, headers: headers,
             displays: ["id": .number, "total": .number, "total_objects": .number, "stacks": .number, "sample_period": .number],
@@ -126,13 +126,13 @@ public enum Reports {
             tableCell: { name, row in
                 // In-use bytes for heap snapshots, a plain count of live tasks for task snapshots.
                 guard name == "total", let total = row["total"] as Double? else { return nil }
-                return .text((row["kind"] as String?) == "tasks" ? "\(Int64(total)) tasks" : ByteCount.human(total))
+                return .text(SnapshotKind(rawValue: row["kind"] ?? "") == .tasks ? "\(Int64(total)) tasks" : ByteCount.human(total))
             }, sink: sink)
     }
 
     /// `builds`: one row per build, in order.
-    public static func builds(_ store: Store, kind: String? = nil, format: OutputFormat, headers: Bool = true, sink: ((String) -> Void)? = nil) throws {
-        let unit: Column.Display = kind == "tasks" ? .number : .bytes
+    public static func builds(_ store: Store, kind: SnapshotKind? = nil, format: OutputFormat, headers: Bool = true, sink: ((String) -> Void)? = nil) throws {
+        let unit: Column.Display = kind == .tasks ? .number : .bytes
         try runQuery(
             store, named: "list_builds", parameters: ["kind": kind], format: format, headers: headers,
             displays: ["position": .number, "snapshots": .number, "runs": .number, "mean_total": unit, "max_total": unit],

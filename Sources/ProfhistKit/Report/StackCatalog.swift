@@ -10,12 +10,16 @@ public final class StackCatalog {
 
     public init(db: Database) { self.db = db }
 
+    /// The most call sites a walk from a stack to its root follows: far deeper than any real stack, so a
+    /// damaged store whose parents form a cycle ends the walk instead of looping.
+    static let deepestStack = 100_000
+
     /// Frame names from the root to the innermost frame.
     public func names(of stackID: Int64) throws -> [String] {
         var names: [String] = []
         var current: Int64? = stackID
         var guardCount = 0
-        while let id = current, guardCount < 100_000 {
+        while let id = current, guardCount < StackCatalog.deepestStack {
             guardCount += 1
             let entry = try callsite(id)
             names.append(entry.name)
@@ -28,7 +32,7 @@ public final class StackCatalog {
     public func frameIDs(of stackID: Int64) throws -> [Int64] {
         var ids: [Int64] = []
         var current: Int64? = stackID
-        while let id = current, ids.count < 100_000 {
+        while let id = current, ids.count < StackCatalog.deepestStack {
             let entry = try callsite(id)
             ids.append(entry.frame)
             current = entry.parent

@@ -3,7 +3,7 @@ import GRDB
 
 /// The row of one ingested file, written with its build, run and labels: shared by heap and task ingest.
 struct SnapshotRecord {
-    var kind: String
+    var kind: SnapshotKind
     var takenAt: Int64
     /// The order number from the file name (`DumpFileName.sequence`).
     var sequence: Int64? = nil

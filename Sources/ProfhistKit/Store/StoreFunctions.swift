@@ -53,67 +53,8 @@ public enum Timestamp {
     /// the offset, and leap seconds (epoch milliseconds cannot hold 23:59:60).
     /// - Returns: epoch milliseconds, or nil when the text is not a valid RFC 3339 time.
     public static func parse(_ text: String) -> Int64? {
-        let chars = Array(text.utf8)
-        func number(_ from: Int, _ count: Int) -> Int? {
-            guard from + count <= chars.count else { return nil }
-            var value = 0
-            for c in chars[from..<(from + count)] {
-                guard c >= 48 && c <= 57 else { return nil }
-                value = value * 10 + Int(c - 48)
-            }
-            return value
-        }
-        guard let year = number(0, 4), chars.count >= 10, chars[4] == 45, let month = number(5, 2), chars[7] == 45,
-            let day = number(8, 2), (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year)
-        else { return nil }
-        var hour = 0, minute = 0, second = 0, millis = 0, offsetMinutes = 0
-        var index = 10
-        if chars.count > 10 {
-            guard chars[10] == 84 || chars[10] == 116 || chars[10] == 32, let h = number(11, 2), chars.count > 13,
-                chars[13] == 58, let m = number(14, 2), chars.count > 16, chars[16] == 58, let s = number(17, 2),
-                h < 24, m < 60, s < 60
-            else { return nil }
-            hour = h
-            minute = m
-            second = s
-            index = 19
-            if index < chars.count && chars[index] == 46 {
-                index += 1
-                var digits = 0
-                var fraction = 0
-                while index < chars.count, chars[index] >= 48 && chars[index] <= 57 {
-                    if digits < 3 { fraction = fraction * 10 + Int(chars[index] - 48) }
-                    digits += 1
-                    index += 1
-                }
-                guard digits > 0 else { return nil }
-                if digits < 3 { for _ in digits..<3 { fraction *= 10 } }
-                millis = fraction
-            }
-            guard index < chars.count else { return nil }
-            if chars[index] == 90 || chars[index] == 122 {
-                index += 1
-            } else if chars[index] == 43 || chars[index] == 45 {
-                guard let oh = number(index + 1, 2), index + 3 < chars.count, chars[index + 3] == 58,
-                    let om = number(index + 4, 2), oh < 24, om < 60
-                else { return nil }
-                offsetMinutes = (oh * 60 + om) * (chars[index] == 43 ? 1 : -1)
-                index += 6
-            } else {
-                return nil
-            }
-            guard index == chars.count else { return nil }
-        }
-        // Days from civil (Howard Hinnant's algorithm), so no calendar or locale is involved.
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146097 + doe - 719468
-        let seconds = Int64(days) * 86400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
-        let result = seconds * 1000 + Int64(millis)
+        guard let time = RFC3339.parse(text), time.second < 60 else { return nil }
+        let result = time.epochSeconds * 1000 + Int64(time.nanoseconds / 1_000_000)
         // RFC 3339 has four-digit years: an offset must not carry a time out of 0001...9999.
         guard result >= firstRepresentable, result < endOfRepresentable else { return nil }
         return result
@@ -122,15 +63,6 @@ public enum Timestamp {
     /// 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z in epoch milliseconds: the range RFC 3339 can write.
     static let firstRepresentable: Int64 = -62_135_596_800_000
     static let endOfRepresentable: Int64 = 253_402_300_800_000
-
-    /// The days of `month` (1-12) in `year` of the proleptic Gregorian calendar.
-    static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
 }
 
 // MARK: - Aggregates

@@ -57,7 +57,7 @@ public struct TaskIngestor {
                 }
                 var interner = Interner(db: db, plumbing: plumbing)
                 let record = SnapshotRecord(
-                    kind: "tasks", takenAt: takenAt, path: path, digest: digest, byteCount: byteCount,
+                    kind: .tasks, takenAt: takenAt, path: path, digest: digest, byteCount: byteCount,
                     format: snapshot.format.rawValue, total: Double(live), stackCount: groups.count)
                 let (snapshotID, buildID) = try record.insert(db, interner: &interner, options: options, runName: runName)
                 let insert = try db.cachedStatement(

@@ -46,76 +46,10 @@ struct TaskInstant: Comparable, Sendable, Hashable {
     /// Parses RFC 3339 (`2025-03-14T09:26:50Z`, `...:50.412003118Z`, `...:50.4+02:00`) with 0 to 9 fraction
     /// digits, exactly. Nil when the text is not RFC 3339.
     static func parseRFC3339(_ text: String) -> TaskInstant? {
-        let c = Array(text.utf8)
-        func digits(_ from: Int, _ count: Int) -> Int? {
-            guard from >= 0, from + count <= c.count else { return nil }
-            var value = 0
-            for byte in c[from..<(from + count)] {
-                guard byte >= 48 && byte <= 57 else { return nil }
-                value = value * 10 + Int(byte - 48)
-            }
-            return value
-        }
-        guard c.count >= 20, let year = digits(0, 4), c[4] == UInt8(ascii: "-"), let month = digits(5, 2),
-            c[7] == UInt8(ascii: "-"), let day = digits(8, 2), c[10] == UInt8(ascii: "T") || c[10] == UInt8(ascii: "t"),
-            let hour = digits(11, 2), c[13] == UInt8(ascii: ":"), let minute = digits(14, 2),
-            c[16] == UInt8(ascii: ":"),
-            let second = digits(17, 2)
-        else { return nil }
-        guard (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month), hour < 24, minute < 60,
-            second <= 60
-        else { return nil }
-        var index = 19
-        var nanos = 0
-        if index < c.count && c[index] == UInt8(ascii: ".") {
-            index += 1
-            var count = 0
-            while index < c.count, c[index] >= 48, c[index] <= 57 {
-                guard count < 9 else { return nil }
-                nanos = nanos * 10 + Int(c[index] - 48)
-                count += 1
-                index += 1
-            }
-            guard count > 0 else { return nil }
-            for _ in count..<9 { nanos *= 10 }
-        }
-        guard index < c.count else { return nil }
-        var offsetSeconds = 0
-        switch c[index] {
-        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
-            index += 1
-        case UInt8(ascii: "+"), UInt8(ascii: "-"):
-            guard let oh = digits(index + 1, 2), index + 3 < c.count, c[index + 3] == UInt8(ascii: ":"),
-                let om = digits(index + 4, 2), oh < 24, om < 60
-            else { return nil }
-            offsetSeconds = (oh * 3600 + om * 60) * (c[index] == UInt8(ascii: "-") ? -1 : 1)
-            index += 6
-        default:
+        guard let time = RFC3339.parse(text), time.hasTime, !time.spaceSeparated, time.fractionDigits <= 9 else {
             return nil
         }
-        guard index == c.count else { return nil }
-        let days = daysFromCivil(year: year, month: month, day: day)
-        let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
-        return TaskInstant(seconds: seconds, nanoseconds: Int64(nanos))
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func daysInMonth(year: Int, month: Int) -> Int {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
+        return TaskInstant(seconds: time.epochSeconds, nanoseconds: Int64(time.nanoseconds))
     }
 }
 
