@@ -15,7 +15,7 @@ struct CommandLineTests {
         return data
     }
 
-    @Test("ingest, snapshots and export: the columns PRODUCT.md names, RFC 3339 times, plain numbers")
+    @Test("ingest, snapshots and export: the columns the README names, RFC 3339 times, plain numbers")
     func ingestAndList() throws {
         let set = try SharedDumps.c.get()
         let db = try Fixtures.temporaryFolder().appendingPathComponent("p.db").path
@@ -25,7 +25,7 @@ struct CommandLineTests {
             ])
         #expect(ingest.status == 0, "\(ingest.stderr)")
         #expect(ingest.stderr.contains("stored as snapshot 1"))
-        // The same file for the same build, run and time (a retry) is not stored twice (PRODUCT.md).
+        // The same file for the same build, run and time (a retry) is not stored twice (README, ingest).
         let again = try Fixtures.profhist(
             ["ingest", set.dumps1[0].path, "--build", "v1", "--at", "2026-01-02T00:10:00Z", "-q", "--db", db])
         #expect(again.status == 0)
@@ -98,7 +98,9 @@ struct CommandLineTests {
         cases.append(("truncated.heap", String(text[..<text.range(of: "MAPPED_LIBRARIES:")!.lowerBound])))
         cases.append(("midline.heap", String(text.prefix(text.count / 3))))
         cases.append(("empty.heap", ""))
-        cases.append(("random.heap", String((0..<3000).map { _ in Character(Unicode.Scalar(UInt8.random(in: 32...126))) })))
+        var generator = SplitMix64(seed: 0xC11_5EED)
+        let noise = (0..<3000).map { _ in Character(Unicode.Scalar(UInt8.random(in: 32...126, using: &generator))) }
+        cases.append(("random.heap", String(noise)))
         lines[stackLine + 1] = "  t*: 12: 4x0 [0: 0]"
         cases.append(("number.heap", lines.joined(separator: "\n")))
         lines[stackLine + 1] = "  t*: 12: 400 [0: 0]"

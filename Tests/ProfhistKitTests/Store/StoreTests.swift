@@ -250,7 +250,7 @@ struct StoreTests {
         let retry = try pipeline.ingest(path: set.dumps1[0].path, format: .auto, options: IngestOptions(build: "a"))
         guard case .stored(let id, _, _) = first.outcome else { Issue.record("not stored"); return }
         #expect(retry.outcome == .skipped(existingSnapshotID: id))
-        // PRODUCT.md: identical bytes of another build are an observation of that build.
+        // The README (ingest): identical bytes of another build are an observation of that build.
         let other = try pipeline.ingest(path: set.dumps1[0].path, format: .auto, options: IngestOptions(build: "other"))
         guard case .stored = other.outcome else { Issue.record("another build's identical dump was not stored"); return }
         let counts = try store.queue.read { db in

@@ -85,7 +85,7 @@ struct ELFFileTests {
         #expect(throws: SymbolizeError.self) { try ELFFile(path: folder.appendingPathComponent("missing").path) }
         // Random bytes after a valid header never crash the symbol reader.
         var bytes = [UInt8](try Data(contentsOf: set.program1))
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64(seed: 0xE1F_5EED)
         for i in stride(from: 64, to: bytes.count, by: 7) { bytes[i] = UInt8.random(in: 0...255, using: &generator) }
         let damaged = folder.appendingPathComponent("damaged")
         try Data(bytes).write(to: damaged)
