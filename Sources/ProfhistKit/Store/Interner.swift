@@ -104,39 +104,81 @@ struct Interner {
             frameIDs.append(frame.id)
             levels.append(frame.level)
         }
-        let findStack = try RawStatement(db, "SELECT id FROM stack WHERE path_digest = ?")
-        var result = [Int64](repeating: 0, count: ends.count)
-        var missing: [Int] = []
-        // In a new store every stack is missing; no need to look each one up.
-        let stacksExist = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM stack)") ?? true
-        if !stacksExist {
-            missing = Array(ends.indices)
-        } else {
-            for (index, node) in ends.enumerated() {
-                findStack.bind(1, digests[Int(node)])
-                if let id = try findStack.int64() { result[index] = id } else { missing.append(index) }
-            }
-        }
+        var (result, missing) = try existingStacks(ends, digests: digests)
         clock.lap("lookups")
         var createdStacks = [Bool](repeating: false, count: ends.count)
         guard !missing.isEmpty else { return (result, createdStacks) }
-
-        // Call sites: 0 = not looked up yet. A child of a call site created here cannot exist yet, so it is
-        // inserted without a lookup (on a new store, no lookups at all).
-        var callsiteIDs = [Int64](repeating: 0, count: tree.nodes.count)
-        var created = [Bool](repeating: false, count: tree.nodes.count)
-        let findCallsite = try RawStatement(db, "SELECT id FROM callsite WHERE ifnull(parent_id, 0) = ? AND frame_id = ?")
-        // New call sites get the ids after the largest one (this transaction holds the write lock), so they can
-        // be inserted many rows per statement.
-        var nextCallsiteID = (try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) + 1 FROM callsite")) ?? 1
-        let insertCallsite = try BatchInsert(db, "INSERT INTO callsite (id, parent_id, frame_id, depth)", columns: 4)
+        var callsites = try CallsiteWriter(db, tree: tree, frameIDs: frameIDs)
         let insertStack = try BatchInsert(db, "INSERT INTO stack (id, path_digest, leaf_frame_id)", columns: 3)
-        var chain: [Int32] = []
         var pathNames: [Int32] = []
         var pathLevels: [Plumbing.Level] = []
         for index in missing {
             let end = ends[index]
-            // The nodes from `end` up to the first one whose call site is known, then down again.
+            let id = try callsites.callsite(of: end)
+            // The leaf from the plumbing levels of the path's frames, root first.
+            pathNames.removeAll(keepingCapacity: true)
+            var up = end
+            while up >= 0 {
+                pathNames.append(tree.nodes[Int(up)].name)
+                up = tree.nodes[Int(up)].parent
+            }
+            pathNames.reverse()
+            pathLevels.removeAll(keepingCapacity: true)
+            for name in pathNames { pathLevels.append(levels[Int(name)]) }
+            let leaf = frameIDs[Int(pathNames[plumbing.leafIndex(of: pathLevels)])]
+            try insertStack.append(id, digests[Int(end)], leaf)
+            result[index] = id
+            createdStacks[index] = true
+        }
+        try callsites.flush()
+        try insertStack.flush()
+        clock.lap("inserts")
+        return (result, createdStacks)
+    }
+
+    /// The ids of the stacks already stored (by path digest), 0 for the others, and the indices of the others.
+    private func existingStacks(_ ends: [Int32], digests: [Int64]) throws -> (ids: [Int64], missing: [Int]) {
+        var result = [Int64](repeating: 0, count: ends.count)
+        // In a new store every stack is missing; no need to look each one up.
+        let stacksExist = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM stack)") ?? true
+        guard stacksExist else { return (result, Array(ends.indices)) }
+        let findStack = try RawStatement(db, "SELECT id FROM stack WHERE path_digest = ?")
+        var missing: [Int] = []
+        for (index, node) in ends.enumerated() {
+            findStack.bind(1, digests[Int(node)])
+            if let id = try findStack.int64() { result[index] = id } else { missing.append(index) }
+        }
+        return (result, missing)
+    }
+
+    /// Finds or creates the call sites of a file's stack tree. A child of a call site created here cannot exist
+    /// yet, so it is inserted without a lookup (on a new store, no lookups at all).
+    private struct CallsiteWriter {
+        let tree: StackTree
+        let frameIDs: [Int64]
+        /// Call site id per tree node; 0 = not looked up yet.
+        var callsiteIDs: [Int64]
+        var created: [Bool]
+        let findCallsite: RawStatement
+        let insertCallsite: BatchInsert
+        /// New call sites get the ids after the largest one (the transaction holds the write lock), so they can
+        /// be inserted many rows per statement.
+        var nextCallsiteID: Int64
+        var chain: [Int32] = []
+
+        init(_ db: Database, tree: StackTree, frameIDs: [Int64]) throws {
+            self.tree = tree
+            self.frameIDs = frameIDs
+            callsiteIDs = [Int64](repeating: 0, count: tree.nodes.count)
+            created = [Bool](repeating: false, count: tree.nodes.count)
+            findCallsite = try RawStatement(db, "SELECT id FROM callsite WHERE ifnull(parent_id, 0) = ? AND frame_id = ?")
+            nextCallsiteID = (try Int64.fetchOne(db, sql: "SELECT ifnull(max(id), 0) + 1 FROM callsite")) ?? 1
+            insertCallsite = try BatchInsert(db, "INSERT INTO callsite (id, parent_id, frame_id, depth)", columns: 4)
+        }
+
+        /// The call site id of `end`: the nodes from `end` up to the first one whose call site is known, then
+        /// down again, each found or created.
+        mutating func callsite(of end: Int32) throws -> Int64 {
             chain.removeAll(keepingCapacity: true)
             var node = end
             while node >= 0 && callsiteIDs[Int(node)] == 0 {
@@ -161,26 +203,10 @@ struct Interner {
                 nextCallsiteID += 1
                 created[Int(node)] = true
             }
-            // The leaf from the plumbing levels of the path's frames, root first.
-            pathNames.removeAll(keepingCapacity: true)
-            var up = end
-            while up >= 0 {
-                pathNames.append(tree.nodes[Int(up)].name)
-                up = tree.nodes[Int(up)].parent
-            }
-            pathNames.reverse()
-            pathLevels.removeAll(keepingCapacity: true)
-            for name in pathNames { pathLevels.append(levels[Int(name)]) }
-            let leaf = frameIDs[Int(pathNames[plumbing.leafIndex(of: pathLevels)])]
-            let id = callsiteIDs[Int(end)]
-            try insertStack.append(id, digests[Int(end)], leaf)
-            result[index] = id
-            createdStacks[index] = true
+            return callsiteIDs[Int(end)]
         }
-        try insertCallsite.flush()
-        try insertStack.flush()
-        clock.lap("inserts")
-        return (result, createdStacks)
+
+        func flush() throws { try insertCallsite.flush() }
     }
 
     /// A 64-bit digest of the frame names of a stack: the first 8 bytes of SHA-256 over the names, each

@@ -57,22 +57,7 @@ public final class ELFFile: @unchecked Sendable {
     /// - Throws: `SymbolizeError.cannotRead` or `.notELF` with a message naming the file.
     public init(path: String) throws {
         self.path = path
-        // Named causes before Foundation's: it says "error 256" for a folder and "permission" for /dev/zero.
-        var info = stat()
-        if stat(path, &info) != 0 {
-            throw SymbolizeError.cannotRead(path: path, reason: InputSource.reason(errno: errno))
-        }
-        switch info.st_mode & S_IFMT {
-        case S_IFDIR: throw SymbolizeError.cannotRead(path: path, reason: "is a directory, expected an ELF binary")
-        case S_IFREG: break
-        default: throw SymbolizeError.cannotRead(path: path, reason: "not a regular file (a device or a pipe), expected an ELF binary")
-        }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw SymbolizeError.cannotRead(path: path, reason: (error as NSError).localizedDescription)
-        }
+        let data = try ELFFile.read(path)
         self.data = data
         guard data.count >= 64, data[0] == 0x7F, data[1] == 0x45, data[2] == 0x4C, data[3] == 0x46 else {
             throw SymbolizeError.notELF(path: path, reason: "no ELF magic number")
@@ -89,11 +74,41 @@ public final class ELFFile: @unchecked Sendable {
         guard let phoff = reader.u64(32), let shoff = reader.u64(40), let phentsize = reader.u16(54),
             let phnum = reader.u16(56), let shentsize = reader.u16(58), let shnum = reader.u16(60)
         else { throw SymbolizeError.notELF(path: path, reason: "truncated ELF header") }
+        let program = try ELFFile.programHeaders(reader, path: path, offset: phoff, entrySize: phentsize, count: phnum)
+        segments = program.segments
+        let table = ELFFile.sectionHeaders(reader, offset: shoff, entrySize: shentsize, count: shnum)
+        sections = table.sections
+        buildID = ELFFile.findBuildID(reader, notes: program.notes + table.notes)
+        hasDebugInfo = ELFFile.hasDebugSections(reader, sections: table.sections, nameOffsets: table.nameOffsets)
+    }
 
+    /// The file's bytes, mapped. Named causes before Foundation's: it says "error 256" for a folder and
+    /// "permission" for /dev/zero.
+    private static func read(_ path: String) throws -> Data {
+        var info = stat()
+        if stat(path, &info) != 0 {
+            throw SymbolizeError.cannotRead(path: path, reason: InputSource.reason(errno: errno))
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR: throw SymbolizeError.cannotRead(path: path, reason: "is a directory, expected an ELF binary")
+        case S_IFREG: break
+        default: throw SymbolizeError.cannotRead(path: path, reason: "not a regular file (a device or a pipe), expected an ELF binary")
+        }
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        } catch {
+            throw SymbolizeError.cannotRead(path: path, reason: (error as NSError).localizedDescription)
+        }
+    }
+
+    /// The loadable segments (PT_LOAD) and the note segments (PT_NOTE: offset, size).
+    private static func programHeaders(
+        _ reader: ByteReader, path: String, offset phoff: UInt64, entrySize: UInt16, count: UInt16
+    ) throws -> (segments: [Segment], notes: [(UInt64, UInt64)]) {
         var segments: [Segment] = []
         var notes: [(UInt64, UInt64)] = []
-        for i in 0..<UInt64(phnum) {
-            let base = phoff &+ i &* UInt64(phentsize)
+        for i in 0..<UInt64(count) {
+            let base = phoff &+ i &* UInt64(entrySize)
             guard let pType = reader.u32(base), let flags = reader.u32(base + 4), let offset = reader.u64(base + 8),
                 let vaddr = reader.u64(base + 16), let filesz = reader.u64(base + 32),
                 let memsz = reader.u64(base + 40)
@@ -107,40 +122,44 @@ public final class ELFFile: @unchecked Sendable {
                 notes.append((offset, filesz))
             }
         }
-        self.segments = segments
+        return (segments, notes)
+    }
 
+    /// The section table, each section's name offset, and the note sections (SHT_NOTE: offset, size). A
+    /// stripped or damaged section table ends early: segments still work.
+    private static func sectionHeaders(
+        _ reader: ByteReader, offset shoff: UInt64, entrySize: UInt16, count: UInt16
+    ) -> (sections: [Section], nameOffsets: [UInt32], notes: [(UInt64, UInt64)]) {
         var sections: [Section] = []
-        var sectionNames: [UInt32] = []
-        if shoff != 0 && shentsize >= 64 {
-            for i in 0..<UInt64(shnum) {
-                let base = shoff &+ i &* UInt64(shentsize)
-                guard let nameOffset = reader.u32(base), let sType = reader.u32(base + 4), let offset = reader.u64(base + 24),
-                    let size = reader.u64(base + 32), let link = reader.u32(base + 40),
-                    let entsize = reader.u64(base + 56)
-                else { break }  // a stripped or damaged section table: segments still work
-                sections.append(Section(type: sType, offset: offset, size: size, link: link, entrySize: entsize))
-                sectionNames.append(nameOffset)
-                if sType == 7 { notes.append((offset, size)) }
-            }
+        var nameOffsets: [UInt32] = []
+        var notes: [(UInt64, UInt64)] = []
+        guard shoff != 0 && entrySize >= 64 else { return (sections, nameOffsets, notes) }
+        for i in 0..<UInt64(count) {
+            let base = shoff &+ i &* UInt64(entrySize)
+            guard let nameOffset = reader.u32(base), let sType = reader.u32(base + 4), let offset = reader.u64(base + 24),
+                let size = reader.u64(base + 32), let link = reader.u32(base + 40),
+                let entsize = reader.u64(base + 56)
+            else { break }
+            sections.append(Section(type: sType, offset: offset, size: size, link: link, entrySize: entsize))
+            nameOffsets.append(nameOffset)
+            if sType == 7 { notes.append((offset, size)) }
         }
-        self.sections = sections
-        self.buildID = ELFFile.findBuildID(reader, notes: notes)
-        // Section names live in the string table section e_shstrndx; SHT_NOBITS (8) sections have no bytes.
-        var debugInfo = false
-        if let index = reader.u16(62), Int(index) < sections.count {
-            let names = sections[Int(index)]
-            for (section, nameOffset) in zip(sections, sectionNames) where section.type != 8 && section.size > 0 {
-                guard UInt64(nameOffset) < names.size,
-                    let bytes = reader.bytes(names.offset &+ UInt64(nameOffset), Int(min(13, names.size - UInt64(nameOffset))))
-                else { continue }
-                let name = bytes.prefix { $0 != 0 }
-                if name.elementsEqual(".debug_info".utf8) || name.elementsEqual(".zdebug_info".utf8) {
-                    debugInfo = true
-                    break
-                }
-            }
+        return (sections, nameOffsets, notes)
+    }
+
+    /// Whether a section named `.debug_info` or `.zdebug_info` has contents. Section names live in the string
+    /// table section e_shstrndx; SHT_NOBITS (8) sections have no bytes.
+    private static func hasDebugSections(_ reader: ByteReader, sections: [Section], nameOffsets: [UInt32]) -> Bool {
+        guard let index = reader.u16(62), Int(index) < sections.count else { return false }
+        let names = sections[Int(index)]
+        for (section, nameOffset) in zip(sections, nameOffsets) where section.type != 8 && section.size > 0 {
+            guard UInt64(nameOffset) < names.size,
+                let bytes = reader.bytes(names.offset &+ UInt64(nameOffset), Int(min(13, names.size - UInt64(nameOffset))))
+            else { continue }
+            let name = bytes.prefix { $0 != 0 }
+            if name.elementsEqual(".debug_info".utf8) || name.elementsEqual(".zdebug_info".utf8) { return true }
         }
-        self.hasDebugInfo = debugInfo
+        return false
     }
 
     /// Turns an offset in the file (as `/proc/PID/maps` gives it) into the ELF virtual address the symbol

@@ -130,7 +130,7 @@ struct TaskRankingTests {
         let history = try Self.history.get()
         for metric in [Metric.liveTasks, .idleTasks] {
             var filter = SeriesFilter()
-            filter.kind = "tasks"
+            filter.kind = .tasks
             filter.metric = metric
             filter.labels = ["source=console"]
             let report = try history.store.queue.read { db in
@@ -146,7 +146,7 @@ struct TaskRankingTests {
     func rankAwaitStack() throws {
         let history = try Self.history.get()
         var filter = SeriesFilter()
-        filter.kind = "tasks"
+        filter.kind = .tasks
         filter.metric = .liveTasks
         filter.labels = ["source=dump"]
         let report = try history.store.queue.read { db in try GrowthRanking(filter: filter, options: GrowthOptions()).run(db) }

@@ -188,11 +188,12 @@ struct HTMLReportBrowserTests {
         #expect(Set(mustDraw.keys).isSubset(of: Set(drawn.keys)), "missing: \(Set(mustDraw.keys).subtracting(drawn.keys).prefix(5))")
         // A parent and its only child are equally wide: ties are broken by name, or the order
         // would follow dictionary iteration and differ from run to run.
-        let widest = { (paths: [String: Double]) in
-            paths.filter { $0.key.contains(";") }
+        // Typed step by step: as one chain, the type checker gives up on a loaded machine.
+        let widest = { (paths: [String: Double]) -> [String] in
+            let framed: [(key: String, width: Double)] = paths.filter { $0.key.contains(";") }
                 .map { (key: $0.key, width: $0.value.rounded()) }
-                .sorted { $0.width != $1.width ? $0.width > $1.width : $0.key < $1.key }
-                .prefix(5).map(\.key)
+            let sorted = framed.sorted { (a, b) -> Bool in a.width != b.width ? a.width > b.width : a.key < b.key }
+            return sorted.prefix(5).map { $0.key }
         }
         #expect(widest(drawn) == widest(expected.paths))
         // Search highlights exactly the frames of that function, and reports its width.

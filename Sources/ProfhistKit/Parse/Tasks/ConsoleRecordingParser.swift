@@ -153,95 +153,103 @@ private struct RecordingState {
             )
         }
         switch kind {
-        case "Spawn":
-            let fields = try body.members("Spawn")
-            let id = try RecordingState.id(fields, "Spawn")
-            let at = try RecordingState.time(fields, "Spawn")
-            var name = ""
-            var taskKind = ""
-            if let list = fields["fields"] {
-                for (i, fieldValue) in try list.elements("Spawn.fields").enumerated() {
-                    let field = try fieldValue.members("Spawn.fields[\(i)]")
-                    guard let fieldName = field["name"] else { continue }
-                    let text = try fieldName.text("Spawn.fields[\(i)].name")
-                    guard text == "task.name" || text == "kind",
-                        let fieldText = field["value"].map(RecordingState.display)
-                    else {
-                        continue
-                    }
-                    if text == "task.name" { name = fieldText } else { taskKind = fieldText }
-                }
-            }
-            advance(to: at)
-            if let old = tasks[id] {
-                // A span id is reused only after its span closed; the Close was not recorded.
-                respawned += 1
-                groups.update(old.group) { $0.completedTasks = $0.completedTasks.clampedAdding(1) }
-            }
-            let groupName = ConsoleRecordingParser.groupName(taskName: name, kind: taskKind)
-            let group = groups.index(key: groupName, frames: [TaskFrame(name: groupName)])
-            tasks[id] = Task(group: group)
-        case "Enter":
-            let fields = try body.members("Enter")
-            let id = try RecordingState.id(fields, "Enter")
-            let at = try RecordingState.time(fields, "Enter")
-            advance(to: at)
-            guard var task = tasks[id] else { return }  // async ops and resources are entered too
-            if task.depth == 0 {
-                task.stats.polls &+= 1
-                let waitedSince = later(task.stats.lastWake, task.stats.lastPollEnded)
-                if let waitedSince {
-                    task.stats.scheduledNanoseconds = task.stats.scheduledNanoseconds.clampedAdding(
-                        at.nanoseconds(since: waitedSince))
-                }
-                task.stats.lastPollStarted = at
-            }
-            task.depth += 1
-            tasks[id] = task
-        case "Exit":
-            let fields = try body.members("Exit")
-            let id = try RecordingState.id(fields, "Exit")
-            let at = try RecordingState.time(fields, "Exit")
-            advance(to: at)
-            guard var task = tasks[id], task.depth > 0 else { return }
-            task.depth -= 1
-            if task.depth == 0 {
-                task.stats.lastPollEnded = at
-                if let started = task.stats.lastPollStarted {
-                    task.stats.busyNanoseconds = task.stats.busyNanoseconds.clampedAdding(
-                        at.nanoseconds(since: started))
-                }
-            }
-            tasks[id] = task
+        case "Spawn": try spawn(body.members("Spawn"))
+        case "Enter": try enterSpan(body.members("Enter"))
+        case "Exit": try exitSpan(body.members("Exit"))
         case "Close":
             let fields = try body.members("Close")
             let id = try RecordingState.id(fields, "Close")
             advance(to: try RecordingState.time(fields, "Close"))
             guard let task = tasks.removeValue(forKey: id) else { return }  // every span closes, not only tasks
             groups.update(task.group) { $0.completedTasks = $0.completedTasks.clampedAdding(1) }
-        case "Waker":
-            let fields = try body.members("Waker")
-            let id = try RecordingState.id(fields, "Waker")
-            let at = try RecordingState.time(fields, "Waker")
-            guard let op = fields["op"] else { throw JSONShapeError(message: "Waker has no 'op'") }
-            advance(to: at)
-            let operation = try RecordingState.wakeOp(op)
-            guard var task = tasks[id] else { return }
-            switch operation {
-            case .clone:
-                task.stats.wakerClones &+= 1
-            case .drop:
-                task.stats.wakerDrops &+= 1
-            case .wake(let selfWake, let byValue):
-                if byValue { task.stats.wakerDrops &+= 1 }
-                task.stats.wakes &+= 1
-                if selfWake { task.stats.selfWakes &+= 1 }
-                task.stats.lastWake = later(task.stats.lastWake, at)
-            }
-            tasks[id] = task
+        case "Waker": try waker(body.members("Waker"))
         default:
             unknownEvents += 1
         }
+    }
+
+    private mutating func spawn(_ fields: [String: JSONValue]) throws {
+        let id = try RecordingState.id(fields, "Spawn")
+        let at = try RecordingState.time(fields, "Spawn")
+        var name = ""
+        var taskKind = ""
+        if let list = fields["fields"] {
+            for (i, fieldValue) in try list.elements("Spawn.fields").enumerated() {
+                let field = try fieldValue.members("Spawn.fields[\(i)]")
+                guard let fieldName = field["name"] else { continue }
+                let text = try fieldName.text("Spawn.fields[\(i)].name")
+                guard text == "task.name" || text == "kind",
+                    let fieldText = field["value"].map(RecordingState.display)
+                else {
+                    continue
+                }
+                if text == "task.name" { name = fieldText } else { taskKind = fieldText }
+            }
+        }
+        advance(to: at)
+        if let old = tasks[id] {
+            // A span id is reused only after its span closed; the Close was not recorded.
+            respawned += 1
+            groups.update(old.group) { $0.completedTasks = $0.completedTasks.clampedAdding(1) }
+        }
+        let groupName = ConsoleRecordingParser.groupName(taskName: name, kind: taskKind)
+        let group = groups.index(key: groupName, frames: [TaskFrame(name: groupName)])
+        tasks[id] = Task(group: group)
+    }
+
+    private mutating func enterSpan(_ fields: [String: JSONValue]) throws {
+        let id = try RecordingState.id(fields, "Enter")
+        let at = try RecordingState.time(fields, "Enter")
+        advance(to: at)
+        guard var task = tasks[id] else { return }  // async ops and resources are entered too
+        if task.depth == 0 {
+            task.stats.polls &+= 1
+            let waitedSince = later(task.stats.lastWake, task.stats.lastPollEnded)
+            if let waitedSince {
+                task.stats.scheduledNanoseconds = task.stats.scheduledNanoseconds.clampedAdding(
+                    at.nanoseconds(since: waitedSince))
+            }
+            task.stats.lastPollStarted = at
+        }
+        task.depth += 1
+        tasks[id] = task
+    }
+
+    private mutating func exitSpan(_ fields: [String: JSONValue]) throws {
+        let id = try RecordingState.id(fields, "Exit")
+        let at = try RecordingState.time(fields, "Exit")
+        advance(to: at)
+        guard var task = tasks[id], task.depth > 0 else { return }
+        task.depth -= 1
+        if task.depth == 0 {
+            task.stats.lastPollEnded = at
+            if let started = task.stats.lastPollStarted {
+                task.stats.busyNanoseconds = task.stats.busyNanoseconds.clampedAdding(
+                    at.nanoseconds(since: started))
+            }
+        }
+        tasks[id] = task
+    }
+
+    private mutating func waker(_ fields: [String: JSONValue]) throws {
+        let id = try RecordingState.id(fields, "Waker")
+        let at = try RecordingState.time(fields, "Waker")
+        guard let op = fields["op"] else { throw JSONShapeError(message: "Waker has no 'op'") }
+        advance(to: at)
+        let operation = try RecordingState.wakeOp(op)
+        guard var task = tasks[id] else { return }
+        switch operation {
+        case .clone:
+            task.stats.wakerClones &+= 1
+        case .drop:
+            task.stats.wakerDrops &+= 1
+        case .wake(let selfWake, let byValue):
+            if byValue { task.stats.wakerDrops &+= 1 }
+            task.stats.wakes &+= 1
+            if selfWake { task.stats.selfWakes &+= 1 }
+            task.stats.lastWake = later(task.stats.lastWake, at)
+        }
+        tasks[id] = task
     }
 
     enum WakeOperation {
