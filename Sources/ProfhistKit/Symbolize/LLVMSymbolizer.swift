@@ -129,15 +129,27 @@ public struct LLVMSymbolizer: Sendable {
         return data
     }
 
+    /// One line of llvm-symbolizer's JSON output (its keys are capitalised).
     private struct Entry: Decodable {
-        var Address: String?
-        var Symbol: [Symbol]?
+        var address: String?
+        var symbol: [Symbol]?
+
+        enum CodingKeys: String, CodingKey {
+            case address = "Address"
+            case symbol = "Symbol"
+        }
     }
 
     private struct Symbol: Decodable {
-        var FunctionName: String?
-        var FileName: String?
-        var Line: Int?
+        var functionName: String?
+        var fileName: String?
+        var line: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case functionName = "FunctionName"
+            case fileName = "FileName"
+            case line = "Line"
+        }
     }
 
     /// Reads the JSON lines of llvm-symbolizer: one per input line, in order, so `binaries[i]` is the file of
@@ -163,21 +175,21 @@ public struct LLVMSymbolizer: Sendable {
             } catch {
                 throw SymbolizeError.symbolizerFailed(tool: executable, path: label, reason: "unreadable output: \(error)")
             }
-            guard let addressText = entry.Address, let address = UInt64(addressText.dropFirst(2), radix: 16),
-                let symbols = entry.Symbol
+            guard let addressText = entry.address, let address = UInt64(addressText.dropFirst(2), radix: 16),
+                let symbols = entry.symbol
             else { continue }
             var frames: [SymbolizedFrame] = []
             // llvm-symbolizer lists the innermost inlined frame first; we store outermost first.
             for (index, symbol) in symbols.reversed().enumerated() {
-                guard let raw = symbol.FunctionName, !raw.isEmpty, raw != "??" else { continue }
+                guard let raw = symbol.functionName, !raw.isEmpty, raw != "??" else { continue }
                 let name: String
                 if let cached = nameCache[raw] { name = cached } else {
                     // An older llvm-symbolizer can leave a name it cannot demangle (some Rust v0 forms) as is.
                     name = raw.hasPrefix("_R") || raw.hasPrefix("_Z") ? FrameName.fromSymbol(raw) : FrameName.normalize(raw)
                     nameCache[raw] = name
                 }
-                let file = (symbol.FileName?.isEmpty ?? true) || symbol.FileName == "??" ? nil : symbol.FileName
-                let line = (symbol.Line ?? 0) > 0 ? symbol.Line : nil
+                let file = (symbol.fileName?.isEmpty ?? true) || symbol.fileName == "??" ? nil : symbol.fileName
+                let line = (symbol.line ?? 0) > 0 ? symbol.line : nil
                 frames.append(SymbolizedFrame(name: name, file: file, line: line, inlined: index > 0))
             }
             if !frames.isEmpty { result[binary, default: [:]][address] = frames }

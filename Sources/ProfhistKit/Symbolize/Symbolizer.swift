@@ -448,7 +448,8 @@ public struct Symbolizer {
         init(_ work: SymbolizeWork, frames: [UInt64: [SymbolizedFrame]], fresh: Set<UInt64>) {
             var unnamedModule: [UInt64: String] = [:]
             for (index, modulePCs) in work.perMapping {
-                guard !work.sorted[index].path.hasPrefix("[") else { continue }  // [vdso], [vsyscall]: no file to name them
+                // [vdso], [vsyscall]: no file to name them.
+                guard !work.sorted[index].path.hasPrefix("[") else { continue }
                 let prefix = (work.sorted[index].path as NSString).lastPathComponent + "+0x"
                 let cached = (work.resolved[work.sorted[index].path] ?? nil) != nil
                 for pc in modulePCs where frames[pc]?.count == 1 && frames[pc]?[0].name.hasPrefix(prefix) == true

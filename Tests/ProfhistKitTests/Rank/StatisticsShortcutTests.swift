@@ -45,9 +45,9 @@ struct StatisticsShortcutTests {
             let pruned = Statistics.trendOnsetPruned(y)
             #expect(pruned.index == reference.index, "series \(y.prefix(8))…")
             #expect(pruned.baseline.bitPattern == reference.baseline.bitPattern || (pruned.baseline.isNaN && reference.baseline.isNaN))
-            let public_ = Statistics.trendOnset(y)
-            #expect(public_.index == reference.index && public_.baseline.bitPattern == reference.baseline.bitPattern
-                || (public_.baseline.isNaN && reference.baseline.isNaN))
+            let shortcut = Statistics.trendOnset(y)
+            #expect(shortcut.index == reference.index && shortcut.baseline.bitPattern == reference.baseline.bitPattern
+                || (shortcut.baseline.isNaN && reference.baseline.isNaN))
         }
         #expect(Statistics.trendOnset([7]) == (0, 7))
         #expect(Statistics.trendOnset([]) == (0, 0))
