@@ -2,13 +2,15 @@
 -- build, the Mann-Kendall trend p-value and the most significant level shift of each leaf's per-run values
 -- (a leaf absent from a run counts as 0 there). An example to adapt; 'profhist top --group leaf' adds FDR
 -- control, magnitude floors and dating of trends.
--- Parameters: :limit (rows; NULL for all).
+-- Parameters: :limit (rows; NULL for all), :branch (a branch name: the builds of its history; NULL: the store's
+--   default branch).
 -- Columns: leaf, builds, slope (bytes per build), trend_p, change (JSON: x = position of the first build after
 --   the shift, before, after, p, changes).
 WITH run_point AS (
     SELECT DISTINCT o.position, s.run_id
     FROM snapshot AS s
-    JOIN build_order AS o ON o.build_id = s.build_id
+    JOIN branch_history AS o
+        ON o.build_id = s.build_id AND o.branch = coalesce(:branch, (SELECT value FROM setting WHERE name = 'default_branch'))
     WHERE s.kind = 'heap'
 ),
 per_run AS (
@@ -16,7 +18,8 @@ per_run AS (
         sum(sa.inuse_space) * 1.0 / (SELECT count(*) FROM snapshot AS x WHERE x.run_id = s.run_id) AS bytes
     FROM sample AS sa
     JOIN snapshot AS s ON s.id = sa.snapshot_id
-    JOIN build_order AS o ON o.build_id = s.build_id
+    JOIN branch_history AS o
+        ON o.build_id = s.build_id AND o.branch = coalesce(:branch, (SELECT value FROM setting WHERE name = 'default_branch'))
     JOIN stack AS st ON st.id = sa.stack_id
     WHERE s.kind = 'heap'
     GROUP BY o.position, s.run_id, st.leaf_frame_id

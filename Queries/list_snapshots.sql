@@ -1,5 +1,6 @@
 -- Snapshots in time order (within a run, in the order of the dump sequence in the file names: see snapshot_order), with build, run, labels and totals.
--- Parameters: :kind ('heap', 'tasks' or NULL for all), :build (a build name or NULL for all).
+-- Parameters: :kind ('heap', 'tasks' or NULL for all), :build (a build name or NULL for all), :branch (a branch name:
+--   the snapshots of its history's builds; NULL: the store's default branch, or any branch when :build is given).
 -- Columns: id, kind, build, run, taken_at (RFC 3339 UTC), total (in-use bytes for heap, live tasks for tasks),
 --   total_objects, stacks, format, sample_period, labels (k=v joined by ','; '%', ',' and '=' in keys and values as %25, %2C, %3D), source.
 SELECT
@@ -29,4 +30,11 @@ JOIN run AS r ON r.id = s.run_id
 JOIN snapshot_order AS so ON so.snapshot_id = s.id
 WHERE (:kind IS NULL OR s.kind = :kind)
     AND (:build IS NULL OR b.name = :build)
+    AND (
+        (:build IS NOT NULL AND :branch IS NULL)
+        OR s.build_id IN (
+            SELECT h.build_id FROM branch_history AS h
+            WHERE h.branch = coalesce(:branch, (SELECT value FROM setting WHERE name = 'default_branch'))
+        )
+    )
 ORDER BY so.order_time, s.id

@@ -1,8 +1,9 @@
 -- The snapshots a ranking looks at, with the build, run and time that place them on the series.
--- Parameters: :kind ('heap' or 'tasks'), :from_position and :to_position (build positions from build_order,
---   NULL for open ends), :since and :until (epoch ms, NULL for open ends), :run (a run name or NULL),
---   :labels (a JSON array of 'key=value' texts that must all be present, or NULL), :builds (a JSON array of
---   build names, or NULL for all), :snapshot (one snapshot id, or NULL).
+-- Parameters: :kind ('heap' or 'tasks'), :branch (a branch name: its history, see the branch_history view; NULL:
+--   the store's default branch), :from_position and :to_position (build positions in that history, NULL for open
+--   ends), :since and :until (epoch ms, NULL for open ends), :run (a run name or NULL), :labels (a JSON array of
+--   'key=value' texts that must all be present, or NULL), :builds (a JSON array of build names, or NULL for all),
+--   :snapshot (one snapshot id, or NULL).
 -- Columns: snapshot_id, build_id, build, position, run_id, run, taken_at (epoch ms), order_time (epoch ms: the time
 --   that places the snapshot, see the snapshot_order view), total, total_objects, sample_period,
 --   labels (k=v joined by ','; '%', ',' and '=' in keys and values as %25, %2C, %3D).
@@ -29,7 +30,9 @@ SELECT
         WHERE l.snapshot_id = s.id
     ) AS labels
 FROM snapshot AS s
-JOIN build_order AS o ON o.build_id = s.build_id
+JOIN branch_history AS o
+    ON o.build_id = s.build_id
+    AND o.branch = coalesce(:branch, (SELECT value FROM setting WHERE name = 'default_branch'))
 JOIN run AS r ON r.id = s.run_id
 JOIN snapshot_order AS so ON so.snapshot_id = s.id
 WHERE s.kind = :kind

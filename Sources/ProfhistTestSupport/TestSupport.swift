@@ -133,7 +133,16 @@ public enum Fixtures {
     }
 
     /// The `profhist` executable built next to the test bundle.
+    /// The CI's branch variables (`BranchOptions.environmentVariables`), removed once from this test process, so
+    /// that every profhist it starts, by whatever path, ingests into the default branch as the tests expect, even
+    /// inside a CI job on a pull request's branch. Tests of the variables pass them explicitly.
+    private static let clearedBranchVariables: Bool = {
+        for name in BranchOptions.environmentVariables { unsetenv(name) }
+        return true
+    }()
+
     public static var profhistExecutable: URL {
+        _ = clearedBranchVariables
         var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         // .build/debug/profhistPackageTests.xctest or a folder inside it
         for _ in 0..<4 {
@@ -146,8 +155,12 @@ public enum Fixtures {
 
     /// Runs the profhist executable.
     @discardableResult
+    /// The CI's branch variables are cleared unless `environment` sets them, so a test run inside a CI job (on a
+    /// pull request's branch) ingests into the default branch as the tests expect.
     public static func profhist(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-        try run(profhistExecutable.path, arguments, environment: environment)
+        var cleared = environment
+        for name in BranchOptions.environmentVariables where cleared[name] == nil { cleared[name] = "" }
+        return try run(profhistExecutable.path, arguments, environment: cleared)
     }
 }
 

@@ -23,6 +23,10 @@ struct CheckCommand: ParsableCommand {
               profhist check                                   # the build ingested last against the 10 before it
               profhist check --build "$GIT_SHA" --summary "$GITHUB_STEP_SUMMARY"
               profhist check --accept 79 --accept leaf:warm_cache
+              profhist check --build "$PR_SHA"                 # a pull request's build, against its branch's history
+
+            Branches: a build is judged against its branch's history: for a pull request's branch, the builds of \
+            its start point (main) up to the fork, then the branch's earlier builds; the report names them.
 
             Accept file: one line per growth, 'STACK_ID|leaf:NAME  EXPIRY_BUILD|-  reason', '#' comments; an \
             acceptance covers builds up to its expiry build.
@@ -34,6 +38,13 @@ struct CheckCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("The build to judge (default: the build ingested last, whatever its time).", valueName: "name"))
     var build: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The branch whose history the build is judged against: its start point's builds up to the fork, then its own (default: the --build's own branch, else the store's default branch; without --build, its last ingested build is judged).",
+            valueName: "name"))
+    var branch: String?
 
     @Option(name: .long, help: ArgumentHelp("Compare with the builds from this one on (default: the last --last builds).", valueName: "name"))
     var baseline: String?
@@ -133,6 +144,7 @@ struct CheckCommand: ParsableCommand {
             filter.metric = chosen
             filter.run = runName
             filter.labels = labels
+            filter.branch = branch
             let check = GrowthCheck(filter: filter, options: options)
             var judged = try opened.queue.read { db in try check.run(db) }
             if ingesting {

@@ -7,8 +7,11 @@ struct GcCommand: ParsableCommand {
         commandName: "gc",
         abstract: "Remove old builds and snapshots, then what only they used, and compact the store.",
         discussion: """
-            --keep-builds N keeps the newest N builds (in build order: the time of their first snapshot) and \
-            removes older ones with their runs, snapshots, labels and samples. --before TIME removes snapshots \
+            --keep-builds N keeps the newest N builds of each branch (in the branch's order: order key, else the \
+            time of their first snapshot) and removes older ones with their runs, snapshots, labels and samples. \
+            --branch NAME alone removes that branch's builds whole (a merged or abandoned pull request), and the \
+            branch; with --keep-builds or --before, those apply to that branch only. The default branch is never \
+            removed whole. --before TIME removes snapshots \
             taken before TIME, and builds and runs it leaves empty. Either, both or neither: then stacks, call \
             sites, frames, location sets, strings and binaries (with their symbol cache) that nothing left refers \
             to are removed too, and the file is compacted (VACUUM).
@@ -16,6 +19,7 @@ struct GcCommand: ParsableCommand {
               profhist gc --keep-builds 50 --dry-run      # what would go; changes nothing
               profhist gc --keep-builds 50
               profhist gc --before 2026-01-01T00:00:00Z
+              profhist gc --branch feature-x              # a merged or abandoned pull request's builds
               profhist gc                                 # only orphans, then compact
 
             Removal is one transaction: a killed gc leaves the store as it was. Readers (top, dashboards) keep \
@@ -34,6 +38,14 @@ struct GcCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Remove snapshots taken before this time (RFC 3339).", valueName: "time"))
     var before: String?
 
+    /// Only this branch.
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Only this branch's own builds; alone: remove all of them, and the branch (not the default branch).",
+            valueName: "name"))
+    var branch: String?
+
     /// Report only.
     @Flag(name: .customLong("dry-run"), help: "Print what would be removed; change nothing.")
     var dryRun = false
@@ -43,6 +55,7 @@ struct GcCommand: ParsableCommand {
 
     func validate() throws {
         if let keepBuilds, keepBuilds < 1 { throw ValidationError("--keep-builds must be at least 1") }
+        if let branch, branch.isEmpty { throw ValidationError("--branch must not be empty") }
         if let before, Timestamp.parse(before) == nil {
             throw ValidationError("--before '\(before)' is not an RFC 3339 time (e.g. 2026-01-02T00:10:00Z)")
         }
@@ -54,7 +67,7 @@ struct GcCommand: ParsableCommand {
             let collector = GarbageCollector(store: opened)
             let bytesBefore = opened.fileBytes()
             let started = Date()
-            let policy = RetentionPolicy(keepBuilds: keepBuilds, before: before.flatMap(Timestamp.parse))
+            let policy = RetentionPolicy(keepBuilds: keepBuilds, before: before.flatMap(Timestamp.parse), branch: branch)
             let report = try collector.collect(policy, dryRun: dryRun)
             let builds = report.builds.count == 1 ? "1 build" : "\(report.builds.count) builds"
             printError(

@@ -32,6 +32,30 @@ struct IngestCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Build name: a git SHA, a version (required).", valueName: "name"))
     var build: String
 
+    /// The build's branch.
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The build's branch (default: the CI's branch: GITHUB_HEAD_REF, CI_MERGE_REQUEST_SOURCE_BRANCH_NAME, GITHUB_REF_NAME, CI_COMMIT_REF_NAME, BUILDKITE_BRANCH or CIRCLE_BRANCH; else the store's default branch, main unless 'profhist branches --set-default' changed it).",
+            valueName: "name"))
+    var branch: String?
+
+    /// Where a new branch forked.
+    @Option(
+        name: .customLong("start-point"),
+        help: ArgumentHelp(
+            "Where a new branch forked: BRANCH (its newest build now) or BRANCH@BUILD (default: the default branch at its newest build); fixed when the branch is first seen.",
+            valueName: "branch[@build]"))
+    var startPoint: String?
+
+    /// The build's place within its branch.
+    @Option(
+        name: .customLong("order-key"),
+        help: ArgumentHelp(
+            "The build's place within its branch: a commit number, or a commit time (RFC 3339) (default: the time of its first snapshot). Give it for every build of a branch or for none.",
+            valueName: "number|time"))
+    var orderKey: String?
+
     /// The run (one execution of the program).
     @Option(
         name: .customLong("run"),
@@ -89,6 +113,13 @@ struct IngestCommand: ParsableCommand {
             throw ValidationError("--label '\(label)' must be key=value")
         }
         if let runName, runName.isEmpty { throw ValidationError("--run must not be empty") }
+        if let branch, branch.isEmpty { throw ValidationError("--branch must not be empty") }
+        if let startPoint, StartPoint(startPoint) == nil {
+            throw ValidationError("--start-point '\(startPoint)' must be BRANCH or BRANCH@BUILD")
+        }
+        if let orderKey, Self.parseOrderKey(orderKey) == nil {
+            throw ValidationError("--order-key '\(orderKey)' is neither an integer (a commit number) nor an RFC 3339 time (a commit time)")
+        }
         for directory in debugDirectories {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -134,9 +165,12 @@ struct IngestCommand: ParsableCommand {
                 StandardStreams.writeErrorRaw("\r\u{1B}[K" + text + "…")
             }
         }
-        let options = IngestOptions(
+        var options = IngestOptions(
             build: build, run: runName, takenAt: at.flatMap(Timestamp.parse),
             labels: labels.compactMap(KeyValue.init).map { ($0.key, $0.value) })
+        options.branch = BranchOptions(
+            branch: branch ?? BranchOptions.branch(fromEnvironment: ProcessInfo.processInfo.environment),
+            startPoint: startPoint.flatMap(StartPoint.init), orderKey: orderKey.flatMap(Self.parseOrderKey))
         var failures = 0
         var ownRuns = 0
         for (index, file) in files.enumerated() {
@@ -176,6 +210,11 @@ struct IngestCommand: ParsableCommand {
             printError("profhist: warning: \(ownRuns) heap dumps had no process id in their names: each is a run of its own")
         }
         if failures > 0 { throw ExitCode.failure }
+    }
+
+    /// An order key: an integer as it is (a commit number), or an RFC 3339 time as epoch milliseconds.
+    static func parseOrderKey(_ text: String) -> Int64? {
+        Int64(text) ?? Timestamp.parse(text)
     }
 
     /// Said once per command: a run is never merged on a guess, so the user learns how to group the dumps.

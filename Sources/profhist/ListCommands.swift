@@ -11,6 +11,12 @@ struct SnapshotsCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Only this build.", valueName: "name")) var build: String?
     @Option(name: .long, help: ArgumentHelp("Only this kind.", valueName: "heap|tasks")) var kind: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The snapshots of this branch's history (default: the store's default branch; with --build, any branch).",
+            valueName: "name"))
+    var branch: String?
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
 
@@ -21,7 +27,8 @@ struct SnapshotsCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let kind = try kind.map(KindOption.parse)
-            try Reports.snapshots(try store.openForReading(), kind: kind, build: build, format: output.format, headers: output.headers)
+            try Reports.snapshots(
+                try store.openForReading(), kind: kind, build: build, branch: branch, format: output.format, headers: output.headers)
         }
     }
 }
@@ -29,11 +36,17 @@ struct SnapshotsCommand: ParsableCommand {
 struct BuildsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "builds",
-        abstract: "List builds in order of their first snapshot.",
-        discussion: "Columns: position, build, first_taken_at, last_taken_at, snapshots, runs, mean_total, max_total (in-use bytes; live tasks with --kind tasks)."
+        abstract: "List a branch's builds in order (by their order key, else their first snapshot).",
+        discussion: """
+            A branch's history: its start point's builds up to the fork, then its own (default: the store's default \
+            branch). Columns: position, build, first_taken_at, last_taken_at, snapshots, runs, mean_total, max_total \
+            (in-use bytes; live tasks with --kind tasks), branch (the branch the build belongs to).
+            """
     )
 
     @Option(name: .long, help: ArgumentHelp("Totals of this kind, and only builds that have it.", valueName: "heap|tasks")) var kind: String?
+    @Option(name: .long, help: ArgumentHelp("The branch whose history is listed (default: the store's default branch).", valueName: "name"))
+    var branch: String?
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
 
@@ -44,7 +57,7 @@ struct BuildsCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let kind = try kind.map(KindOption.parse)
-            try Reports.builds(try store.openForReading(), kind: kind, format: output.format, headers: output.headers)
+            try Reports.builds(try store.openForReading(), kind: kind, branch: branch, format: output.format, headers: output.headers)
         }
     }
 }

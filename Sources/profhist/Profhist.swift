@@ -18,6 +18,8 @@ struct Profhist: ParsableCommand {
               profhist top
               profhist diff --base v1.4.0 --target v1.5.0
               profhist check --build "$GIT_SHA"
+              profhist ingest out/*.heap --build "$PR_SHA" --branch feature-x --start-point main
+              profhist top --branch feature-x          # main up to the fork, then the branch's builds
               profhist export --format csv > memory.csv
               profhist gc --keep-builds 50
 
@@ -25,7 +27,7 @@ struct Profhist: ParsableCommand {
             """,
         version: ProfhistVersion.string,
         subcommands: [
-            IngestCommand.self, SnapshotsCommand.self, BuildsCommand.self, TopCommand.self, DiffCommand.self, CheckCommand.self,
+            IngestCommand.self, SnapshotsCommand.self, BuildsCommand.self, BranchesCommand.self, TopCommand.self, DiffCommand.self, CheckCommand.self,
             ShowCommand.self, ExportCommand.self,
             QueryCommand.self, GcCommand.self, WrappersCommand.self, ReportCommand.self,
         ]

@@ -12,8 +12,15 @@ enum RankOrder: String, CaseIterable, ExpressibleByArgument {
     case grow, shrink
 }
 
-/// Filters shared by `top`, `diff` and `export`.
+/// Filters shared by `top`, `diff`, `export` and `report`.
 struct SeriesOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The branch whose history is read: its start point's builds up to the fork, then its own (default: the store's default branch; for one --build or --snapshot, its own branch).",
+            valueName: "name"))
+    var branch: String?
+
     @Option(name: .long, help: ArgumentHelp("Builds in range, inclusive, in build order: FROM..TO, FROM.. or ..TO.", valueName: "from..to"))
     var builds: String?
 
@@ -63,6 +70,7 @@ struct SeriesOptions: ParsableArguments {
         filter.until = until.flatMap(Timestamp.parse)
         filter.run = run
         filter.labels = labels
+        filter.branch = branch
         return filter
     }
 }

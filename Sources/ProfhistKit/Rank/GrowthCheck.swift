@@ -102,6 +102,12 @@ public struct CheckReport: Sendable {
     public var caveat: String?
     public var metric: Metric
     public var options: CheckOptions
+    /// The branch whose history the build was judged against.
+    public var branch = ""
+    /// Whether that is the store's default branch (a root: its history is its own builds).
+    public var isDefaultBranch = true
+    /// The branch each build of `history` belongs to (the start-point branch's up to the fork, then the branch's).
+    public var historyBranches: [String] = []
 }
 
 /// `check`: does the newest build add significant growth compared with the builds before it? Uses the same
@@ -120,21 +126,50 @@ public struct GrowthCheck {
     }
 
     public func run(_ db: Database) throws -> CheckReport {
-        let order = try String.fetchAll(
-            db, sql: "SELECT o.build FROM build_order AS o WHERE EXISTS (SELECT 1 FROM snapshot AS s WHERE s.build_id = o.build_id AND s.kind = ?) ORDER BY o.position",
-            arguments: [filter.kind])
+        // The branch: --branch, else the judged build's own, else the default branch. Its history (the start-point
+        // branch's builds up to the fork, then its own) is what the build is judged against.
+        let branch: String
+        if filter.branch != nil {
+            branch = try filter.resolvedBranch(db)
+        } else if let build = options.build, let owner = try Branches.of(build: build, db) {
+            branch = owner
+        } else {
+            branch = try Branches.defaultName(db)
+        }
+        let isDefaultBranch = try branch == Branches.defaultName(db)
+        let history = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT o.build, o.build_branch FROM branch_history AS o
+                WHERE o.branch = ? AND EXISTS (SELECT 1 FROM snapshot AS s WHERE s.build_id = o.build_id AND s.kind = ?)
+                ORDER BY o.position
+                """,
+            arguments: [branch, filter.kind])
+        let order: [String] = history.map { $0["build"] }
+        var owners: [String: String] = [:]
+        for row in history { owners[row["build"]] = row["build_branch"] }
         func undecided(_ target: String, _ why: String) -> CheckReport {
             CheckReport(
                 verdict: .undecided(why), target: target, history: [], replicates: [], failures: [], accepted: [], earlier: [],
-                caveat: nil, metric: filter.metric, options: options)
+                caveat: nil, metric: filter.metric, options: options, branch: branch, isDefaultBranch: isDefaultBranch)
         }
-        // The default target is the build ingested last (the newest snapshot id), not the one with the latest
-        // clock: a dump with a wrong, future time must not become the build every later check judges.
+        // The default target is the build ingested last (the newest snapshot id) on the branch, not the one with the
+        // latest clock: a dump with a wrong, future time must not become the build every later check judges.
         let lastIngested = try String.fetchOne(
-            db, sql: "SELECT b.name FROM snapshot AS s JOIN build AS b ON b.id = s.build_id WHERE s.kind = ? ORDER BY s.id DESC LIMIT 1",
-            arguments: [filter.kind])
-        guard let target = options.build ?? lastIngested else { return undecided("", "no \(filter.kind) snapshots in the store") }
+            db,
+            sql: """
+                SELECT o.build FROM snapshot AS s JOIN branch_history AS o ON o.build_id = s.build_id AND o.branch = ?
+                WHERE s.kind = ? ORDER BY s.id DESC LIMIT 1
+                """,
+            arguments: [branch, filter.kind])
+        guard let target = options.build ?? lastIngested else {
+            return undecided("", "no \(filter.kind) snapshots in the store" + (isDefaultBranch ? "" : " on branch \(branch)"))
+        }
         guard let targetIndex = order.firstIndex(of: target) else {
+            if let owner = try Branches.of(build: target, db), owner != branch {
+                throw StoreError.noMatch(
+                    "build '\(target)' is on branch '\(owner)', not in the history of branch '\(branch)' (see 'profhist builds --branch \(branch)')")
+            }
             throw StoreError.noMatch("no build named '\(target)' with \(filter.kind) snapshots (see 'profhist builds')")
         }
         var startIndex = max(0, targetIndex - options.lastBuilds)
@@ -149,6 +184,7 @@ public struct GrowthCheck {
             return undecided(target, "too little history: \(target) is the first build, nothing to compare with")
         }
         var selected = filter
+        selected.branch = branch
         selected.fromBuild = order[startIndex]
         selected.toBuild = target
         var growth = GrowthOptions()
@@ -193,7 +229,8 @@ public struct GrowthCheck {
             verdict: failures.isEmpty ? .pass : .fail, target: target, history: Array(report.points.dropLast()),
             replicates: report.replicates, failures: failures, accepted: accepted, earlier: earlier,
             caveat: single ? "every build has a single run: the noise is estimated across builds, so the verdict is weaker; ingest several runs per build (--run) to strengthen it" : nil,
-            metric: filter.metric, options: options)
+            metric: filter.metric, options: options, branch: branch, isDefaultBranch: isDefaultBranch,
+            historyBranches: report.points.dropLast().map { owners[$0] ?? branch })
     }
 
     private func acceptance(for row: GrowthRow, target: String, order: [String]) -> Acceptance? {

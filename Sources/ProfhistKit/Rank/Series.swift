@@ -92,6 +92,9 @@ public struct SeriesFilter: Sendable {
     public var builds: [String]?
     /// Only this snapshot (diff selections).
     public var snapshot: Int64?
+    /// The branch whose history is the series (its start-point branch's builds up to the fork, then its own); nil:
+    /// the branch of the one build or snapshot selected, else the store's default branch.
+    public var branch: String?
 
     public init() {}
 }
@@ -167,10 +170,17 @@ extension SeriesFilter {
     }
 
     func select(_ db: Database) throws -> [SeriesSnapshot] {
+        let branch = try resolvedBranch(db)
         func position(_ name: String?) throws -> Int? {
             guard let name else { return nil }
-            guard let position = try Int.fetchOne(db, sql: "SELECT position FROM build_order WHERE build = ?", arguments: [name]) else {
-                throw StoreError.noMatch("no build named '\(name)' (see 'profhist builds')")
+            guard let position = try Int.fetchOne(
+                db, sql: "SELECT position FROM branch_history WHERE build = ? AND branch = ?", arguments: [name, branch])
+            else {
+                guard let owner = try Branches.of(build: name, db) else {
+                    throw StoreError.noMatch("no build named '\(name)' (see 'profhist builds')")
+                }
+                throw StoreError.noMatch(
+                    "build '\(name)' is on branch '\(owner)', not in the history of branch '\(branch)' (see 'profhist builds --branch \(branch)')")
             }
             return position
         }
@@ -184,7 +194,7 @@ extension SeriesFilter {
         let rows = try Row.fetchAll(
             db, sql: try Store.query(named: "select_points"),
             arguments: [
-                "kind": kind, "from_position": try position(fromBuild), "to_position": try position(toBuild), "since": since,
+                "kind": kind, "branch": branch, "from_position": try position(fromBuild), "to_position": try position(toBuild), "since": since,
                 "until": until, "run": run, "labels": labelsJSON, "builds": buildsJSON, "snapshot": snapshot,
             ])
         return rows.map { row in
@@ -202,6 +212,24 @@ extension SeriesFilter {
 }
 
 extension SeriesFilter {
+    /// The branch whose history is selected: `branch` when given (it must exist), else the branch of the one build
+    /// or snapshot selected (a build is always in its own branch's history), else the store's default branch.
+    /// - Throws: `StoreError.noMatch` for an unknown branch.
+    public func resolvedBranch(_ db: Database) throws -> String {
+        if let branch {
+            try Branches.checkExists(branch, db)
+            return branch
+        }
+        if let snapshot, let owner = try String.fetchOne(
+            db, sql: "SELECT br.name FROM snapshot AS s JOIN build AS b ON b.id = s.build_id JOIN branch AS br ON br.id = b.branch_id WHERE s.id = ?",
+            arguments: [snapshot])
+        {
+            return owner
+        }
+        if let builds, builds.count == 1, let owner = try Branches.of(build: builds[0], db) { return owner }
+        return try Branches.defaultName(db)
+    }
+
     /// A `--run` or `--label` that names nothing in the store is a mistake (a typo, the wrong store), not an
     /// empty answer: says so, with what does exist.
     /// - Throws: `StoreError.noMatch` naming the run or label and listing (some of) those stored.
@@ -225,9 +253,10 @@ extension SeriesFilter {
 
     /// "runs stored: a, b, c" (the first 12, and how many more), or "no runs stored".
     static func listing(_ names: [String], of thing: String) -> String {
-        guard !names.isEmpty else { return "no \(thing)s stored" }
+        let things = thing.hasSuffix("ch") ? thing + "es" : thing + "s"
+        guard !names.isEmpty else { return "no \(things) stored" }
         let shown = names.prefix(12).map { "'\($0)'" }.joined(separator: ", ")
-        return "\(thing)s stored: \(shown)" + (names.count > 12 ? " and \(names.count - 12) more" : "")
+        return "\(things) stored: \(shown)" + (names.count > 12 ? " and \(names.count - 12) more" : "")
     }
 }
 

@@ -26,8 +26,33 @@ public enum CheckSummary {
         let runs = Set(report.replicates)
         let runText = runs.count == 1 ? "\(runs.first!) run(s) per build" : "\(runs.min()!)-\(runs.max()!) runs per build"
         let span = first == last ? first : "\(first) … \(last)"
+        if !report.isDefaultBranch {
+            // A branch's baseline names its branches: the start point's builds up to the fork, then its own.
+            let parts = baselineSegments(report).map { segment in
+                let builds = segment.builds.count == 1 ? segment.builds[0] : "\(segment.builds[0]) … \(segment.builds[segment.builds.count - 1])"
+                return "\(segment.branch) \(builds)"
+            }
+            return "compared with \(report.history.count) earlier build(s) of branch \(report.branch) "
+                + "(\(parts.joined(separator: ", then "))), \(runText); "
+                + "thresholds: \(amount(report.options.maxGrowth, report.metric)) and \(RowWriter.number(report.options.maxGrowthPercent))%"
+        }
         return "compared with \(report.history.count) earlier build(s) (\(span)), \(runText); "
             + "thresholds: \(amount(report.options.maxGrowth, report.metric)) and \(RowWriter.number(report.options.maxGrowthPercent))%"
+    }
+
+    /// The baseline builds grouped by the branch they belong to, in history order (for a branch: its start
+    /// point's builds up to the fork, then its own earlier builds).
+    public static func baselineSegments(_ report: CheckReport) -> [(branch: String, builds: [String])] {
+        var segments: [(branch: String, builds: [String])] = []
+        for (index, build) in report.history.enumerated() {
+            let branch = index < report.historyBranches.count ? report.historyBranches[index] : report.branch
+            if let last = segments.last, last.branch == branch {
+                segments[segments.count - 1].builds.append(build)
+            } else {
+                segments.append((branch, [build]))
+            }
+        }
+        return segments
     }
 
     /// Plain text for a terminal.
@@ -162,8 +187,12 @@ public enum CheckSummary {
             "{\"stack_id\":\(row.key),\"leaf\":\(jsonString(row.leaf)),"
                 + "\"regressed_at\":\(jsonString(row.regressedAt ?? ""))}"
         }
+        let baseline = baselineSegments(report).map { segment in
+            "{\"branch\":\(jsonString(segment.branch)),\"builds\":[\(segment.builds.map(jsonString).joined(separator: ","))]}"
+        }
         return "{\"verdict\":\"\(verdict)\",\"reason\":\(reason),\"build\":\(jsonString(report.target)),"
             + "\"history\":[\(report.history.map(jsonString).joined(separator: ","))],"
+            + "\"branch\":\(jsonString(report.branch)),\"baseline\":[\(baseline.joined(separator: ","))],"
             + "\"failures\":[\(report.failures.map(jsonFinding).joined(separator: ","))],"
             + "\"accepted\":[\(report.accepted.map(jsonFinding).joined(separator: ","))],"
             + "\"earlier\":[\(earlier.joined(separator: ","))]}"

@@ -239,6 +239,7 @@ public struct HTMLReport {
         filter.metric = options.filter.metric
         filter.run = options.filter.run
         filter.labels = options.filter.labels
+        filter.branch = options.filter.branch
         let report = try GrowthCheck(filter: filter, options: check).run(db)
         func finding(_ f: CheckFinding) -> HTMLReportData.Check.Finding {
             .init(id: f.row.key, leaf: f.row.leaf, previous: f.previous, current: f.current, growth: f.growth, pValue: f.pValue, accepted: f.acceptance?.reason)

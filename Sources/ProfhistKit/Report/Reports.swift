@@ -117,9 +117,13 @@ public enum Reports {
     // MARK: - Commands
 
     /// `snapshots`: one row per snapshot.
-    public static func snapshots(_ store: Store, kind: SnapshotKind?, build: String?, format: OutputFormat, headers: Bool = true, sink: ((String) -> Void)? = nil) throws {
+    public static func snapshots(
+        _ store: Store, kind: SnapshotKind?, build: String?, branch: String? = nil, format: OutputFormat, headers: Bool = true,
+        sink: ((String) -> Void)? = nil
+    ) throws {
+        if let branch { try store.queue.read { db in try Branches.checkExists(branch, db) } }
         try runQuery(
-            store, named: "list_snapshots", parameters: ["kind": kind, "build": build], format: format, headers: headers,
+            store, named: "list_snapshots", parameters: ["kind": kind, "build": build, "branch": branch], format: format, headers: headers,
             displays: ["id": .number, "total": .number, "total_objects": .number, "stacks": .number, "sample_period": .number],
             maxWidths: ["source": 24, "labels": 20, "build": 14, "run": 18],
             tableColumns: ["id", "kind", "build", "run", "taken_at", "total", "stacks", "labels"],
@@ -131,10 +135,14 @@ public enum Reports {
     }
 
     /// `builds`: one row per build, in order.
-    public static func builds(_ store: Store, kind: SnapshotKind? = nil, format: OutputFormat, headers: Bool = true, sink: ((String) -> Void)? = nil) throws {
+    public static func builds(
+        _ store: Store, kind: SnapshotKind? = nil, branch: String? = nil, format: OutputFormat, headers: Bool = true,
+        sink: ((String) -> Void)? = nil
+    ) throws {
         let unit: Column.Display = kind == .tasks ? .number : .bytes
+        if let branch { try store.queue.read { db in try Branches.checkExists(branch, db) } }
         try runQuery(
-            store, named: "list_builds", parameters: ["kind": kind], format: format, headers: headers,
+            store, named: "list_builds", parameters: ["kind": kind, "branch": branch], format: format, headers: headers,
             displays: ["position": .number, "snapshots": .number, "runs": .number, "mean_total": unit, "max_total": unit],
             maxWidths: ["build": 24], sink: sink)
     }

@@ -2,16 +2,21 @@ import Foundation
 import GRDB
 
 /// Which snapshots `gc` removes. Both rules may be given; a snapshot either rule selects goes. With neither,
-/// `gc` only removes what no snapshot uses any more (orphans) and compacts the file.
+/// `gc` only removes what no snapshot uses any more (orphans) and compacts the file; with neither and a branch,
+/// the branch's builds go whole.
 public struct RetentionPolicy: Sendable, Equatable {
-    /// Keep the newest N builds (in build order: the time of their first snapshot); older builds go whole.
+    /// Keep the newest N builds of each branch (in the branch's order: order key, else the time of the first
+    /// snapshot); older builds go whole.
     public var keepBuilds: Int?
     /// Remove snapshots taken before this time (epoch milliseconds).
     public var before: Int64?
+    /// Only this branch's own builds (a merged or abandoned pull request's); alone, all of them, and the branch.
+    public var branch: String?
 
-    public init(keepBuilds: Int? = nil, before: Int64? = nil) {
+    public init(keepBuilds: Int? = nil, before: Int64? = nil, branch: String? = nil) {
         self.keepBuilds = keepBuilds
         self.before = before
+        self.branch = branch
     }
 }
 
@@ -196,16 +201,28 @@ public struct GarbageCollector {
                 CREATE TEMP TABLE _gc_keep_location_set (id INTEGER PRIMARY KEY);
                 CREATE TEMP TABLE _gc_keep_string (id INTEGER PRIMARY KEY);
                 """)
-        // The snapshots either rule selects; then the builds and runs they leave empty (and any that were).
+        // The snapshots either rule selects (within the branch, if one is named; every one of its snapshots when
+        // neither rule is given); then the builds and runs they leave empty (and any that were).
+        try checkBranch(db, policy)
         try db.execute(
             sql: """
                 INSERT INTO temp._gc_snapshot
                 SELECT id FROM snapshot
-                WHERE (:keep IS NOT NULL AND build_id IN (
-                        SELECT build_id FROM build_order WHERE position <= (SELECT count(*) FROM build_order) - :keep))
-                    OR (:before IS NOT NULL AND taken_at < :before)
+                WHERE (
+                        (:keep IS NOT NULL AND build_id IN (
+                            SELECT build_id FROM (
+                                SELECT build_id,
+                                    row_number() OVER (PARTITION BY branch_id ORDER BY sort_key DESC, build_id DESC) AS newest
+                                FROM _build_key
+                            ) AS ranked
+                            WHERE newest > :keep))
+                        OR (:before IS NOT NULL AND taken_at < :before)
+                        OR (:branch IS NOT NULL AND :keep IS NULL AND :before IS NULL)
+                    )
+                    AND (:branch IS NULL OR build_id IN (
+                        SELECT b.id FROM build AS b JOIN branch AS br ON br.id = b.branch_id WHERE br.name = :branch))
                 """,
-            arguments: ["keep": policy.keepBuilds, "before": policy.before])
+            arguments: ["keep": policy.keepBuilds, "before": policy.before, "branch": policy.branch])
         try db.execute(
             sql: """
                 INSERT INTO temp._gc_build
@@ -353,6 +370,17 @@ public struct GarbageCollector {
 
     // MARK: - Removal
 
+    /// A named branch must exist, and the default branch is never removed whole.
+    private func checkBranch(_ db: Database, _ policy: RetentionPolicy) throws {
+        guard let branch = policy.branch else { return }
+        try Branches.checkExists(branch, db)
+        if policy.keepBuilds == nil && policy.before == nil, try branch == Branches.defaultName(db) {
+            throw StoreError.badParameter(
+                "gc --branch \(branch): '\(branch)' is the default branch, which is never removed whole; "
+                    + "use --keep-builds N or --before TIME with it")
+        }
+    }
+
     /// Deletes the plan, children before parents (foreign-key enforcement is off, so nothing cascades).
     private func delete(_ db: Database) throws {
         try db.execute(
@@ -370,6 +398,11 @@ public struct GarbageCollector {
                     WHERE g.stack_id = stack_location.stack_id AND g.build_id = stack_location.build_id);
                 DELETE FROM run WHERE id IN (SELECT id FROM temp._gc_run);
                 DELETE FROM build WHERE id IN (SELECT id FROM temp._gc_build);
+                -- A branch left without builds goes, unless it is the default or another branch starts from it.
+                DELETE FROM branch
+                WHERE id NOT IN (SELECT branch_id FROM build WHERE branch_id IS NOT NULL)
+                    AND id NOT IN (SELECT start_branch_id FROM branch WHERE start_branch_id IS NOT NULL)
+                    AND name <> (SELECT value FROM setting WHERE name = 'default_branch');
                 DELETE FROM stack WHERE id NOT IN (SELECT id FROM temp._gc_keep_stack);
                 DELETE FROM callsite WHERE id NOT IN (SELECT id FROM temp._gc_keep_callsite);
                 DELETE FROM location_set WHERE id NOT IN (SELECT id FROM temp._gc_keep_location_set);

@@ -10,6 +10,8 @@ public struct IngestOptions: Sendable {
     /// `takenAt` is the file's modification time, not a time the user gave: a time in the data wins over it.
     public var takenAtIsDefault = false
     public var labels: [(key: String, value: String)]
+    /// The build's branch, start point and order key (used when the build or its branch is new).
+    public var branch = BranchOptions()
 
     public init(build: String, run: String? = nil, takenAt: Int64? = nil, labels: [(key: String, value: String)] = []) {
         self.build = build

@@ -18,12 +18,15 @@ struct SnapshotRecord {
     var headerObjects: Double? = nil
     var stackCount: Int
 
-    /// Finds or creates the build and run, inserts the snapshot and its labels.
+    /// Finds or creates the build (on its branch) and run, inserts the snapshot and its labels.
     /// - Returns: the new snapshot's id and its build's id.
     func insert(_ db: Database, interner: inout Interner, options: IngestOptions, runName: String) throws -> (snapshot: Int64, build: Int64) {
-        let buildID = try HeapIngestor.findOrCreate(
-            db, select: "SELECT id FROM build WHERE name = ?", insert: "INSERT INTO build (name) VALUES (?)",
-            arguments: [options.build])
+        let buildID: Int64
+        do {
+            buildID = try Branches.findOrCreateBuild(db, name: options.build, options: options.branch)
+        } catch StoreError.badParameter(let message) {
+            throw StoreError.badParameter("\(path): not stored, the store is unchanged: \(message)")
+        }
         let runID = try HeapIngestor.findOrCreate(
             db, select: "SELECT id FROM run WHERE build_id = ? AND name = ?",
             insert: "INSERT INTO run (build_id, name) VALUES (?, ?)", arguments: [buildID, runName])

@@ -1,3 +1,5 @@
+CREATE INDEX build_branch ON build (branch_id);
+
 CREATE UNIQUE INDEX callsite_parent_frame ON callsite (ifnull(parent_id, 0), frame_id);
 
 CREATE INDEX snapshot_build ON snapshot (build_id, taken_at);
@@ -30,10 +32,19 @@ CREATE TABLE binary_symbol (
     PRIMARY KEY (binary_id, address, depth)
 ) WITHOUT ROWID;
 
+CREATE TABLE branch (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    start_branch_id INTEGER REFERENCES branch (id),
+    start_build_id INTEGER,
+    start_order INTEGER,
+    CHECK (start_branch_id IS NULL OR start_branch_id < id)
+);
+
 CREATE TABLE build (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE
-);
+, branch_id INTEGER REFERENCES branch (id), order_key INTEGER);
 
 CREATE TABLE callsite (
     id INTEGER PRIMARY KEY,
@@ -75,6 +86,11 @@ CREATE TABLE sample_alloc (
     alloc_space INTEGER NOT NULL,
     PRIMARY KEY (snapshot_id, stack_id)
 ) WITHOUT ROWID;
+
+CREATE TABLE setting (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 
 CREATE TABLE snapshot (
     id INTEGER PRIMARY KEY,
@@ -144,6 +160,48 @@ CREATE TABLE task_sample (
     lost_wakers INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (snapshot_id, stack_id)
 ) WITHOUT ROWID;
+
+CREATE VIEW _build_key AS
+SELECT
+    b.id AS build_id,
+    b.name AS build,
+    b.branch_id,
+    coalesce(b.order_key, min(s.taken_at)) AS sort_key,
+    min(s.taken_at) AS first_taken_at,
+    max(s.taken_at) AS last_taken_at,
+    count(s.id) AS snapshot_count,
+    count(DISTINCT s.run_id) AS run_count
+FROM build AS b
+JOIN snapshot AS s ON s.build_id = b.id
+GROUP BY b.id;
+
+CREATE VIEW branch_history AS
+WITH RECURSIVE lineage (branch_id, ancestor_id, cut_order, cut_build_id, depth) AS (
+    SELECT id, id, NULL, NULL, 0 FROM branch
+    UNION ALL
+    SELECT l.branch_id, a.start_branch_id, a.start_order, a.start_build_id, l.depth + 1
+    FROM lineage AS l
+    JOIN branch AS a ON a.id = l.ancestor_id
+    WHERE a.start_branch_id IS NOT NULL
+)
+SELECT
+    l.branch_id,
+    br.name AS branch,
+    k.build_id,
+    k.build,
+    own.name AS build_branch,
+    row_number() OVER (PARTITION BY l.branch_id ORDER BY l.depth DESC, k.sort_key, k.build_id) AS position,
+    k.first_taken_at,
+    k.last_taken_at,
+    k.snapshot_count,
+    k.run_count
+FROM lineage AS l
+JOIN branch AS br ON br.id = l.branch_id
+JOIN _build_key AS k ON k.branch_id = l.ancestor_id
+JOIN branch AS own ON own.id = k.branch_id
+WHERE l.depth = 0
+    OR k.sort_key < l.cut_order
+    OR (k.sort_key = l.cut_order AND k.build_id <= l.cut_build_id);
 
 CREATE VIEW build_order AS
 SELECT

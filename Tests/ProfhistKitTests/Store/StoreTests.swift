@@ -202,6 +202,8 @@ struct StoreTests {
             ["top", "--all", "--limit", "0", "--format", "csv"], ["top", "--by", "snapshot", "--all", "--limit", "0", "--format", "csv"],
             ["export", "--format", "csv"], ["diff", "--base", "v1", "--target", "v3", "--limit", "0", "--format", "csv"],
             ["snapshots", "--format", "csv"], ["builds", "--format", "csv"], ["query", "leaf_totals_by_build", "--format", "csv"],
+            // Migration 0007: every build of an older store is on the default branch, main.
+            ["builds", "--branch", "main", "--format", "csv"], ["branches", "--format", "csv"],
         ]
         for (index, command) in commands.enumerated() {
             let fromOld = try Fixtures.profhist(command + ["--db", old.path])
@@ -214,8 +216,11 @@ struct StoreTests {
             #expect(fromOld.stdout.split(separator: "\n").count > 1, "\(command): no rows")
             #expect(fromOld.stdout == fromFresh.stdout, "\(command) differs after the upgrade")
         }
+        let branches = try Fixtures.profhist(["branches", "--format", "csv", "--db", old.path])
+        #expect(branches.stdout == "name,default,start_point,builds,history_builds\nmain,1,,3,3\n", "\(branches.stdout)")
         let upgraded = try Store(path: old.path, create: false)
         #expect(try upgraded.storedSchemaVersion() == Store.schemaVersion)
+        #expect(try upgraded.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM build WHERE branch_id IS NULL OR branch_id <> 1") } == 0)
         let schema: (Store) throws -> [String] = { store in
             try store.queue.read { db in try String.fetchAll(db, sql: "SELECT type || ' ' || name || ': ' || ifnull(sql, '') FROM sqlite_master ORDER BY type, name") }
         }
