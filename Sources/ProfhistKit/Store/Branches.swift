@@ -51,14 +51,11 @@ public struct BranchOptions: Sendable, Equatable {
     /// (`GITHUB_REF_NAME`, `CI_COMMIT_REF_NAME`, `BUILDKITE_BRANCH`, `CIRCLE_BRANCH`). Empty values count as unset.
     /// - Returns: nil when none is set (the store's default branch is used).
     public static func branch(fromEnvironment environment: [String: String]) -> String? {
-        let names = [
-            "GITHUB_HEAD_REF", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME",
-            "BUILDKITE_BRANCH", "CIRCLE_BRANCH",
-        ]
-        return names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
+        environmentVariables.lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
     }
 
-    /// The variables `branch(fromEnvironment:)` reads, for tests that must not inherit a CI's branch.
+    /// The variables `branch(fromEnvironment:)` reads, in its order of preference; also for tests that must not
+    /// inherit a CI's branch.
     public static let environmentVariables = [
         "GITHUB_HEAD_REF", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME",
         "BUILDKITE_BRANCH", "CIRCLE_BRANCH",
